@@ -27,6 +27,7 @@ export class AccessTable {
   private readonly bucketDigests: Buffer[] = Array.from({ length: BUCKETS }, () => EMPTY_BUCKET);
   private readonly dirty = new Set<number>();
   private rootCache: string | null = null;
+  private recordBytes = 0;
 
   static fromRecords(records: Iterable<Uint8Array>): AccessTable {
     const t = new AccessTable();
@@ -36,6 +37,11 @@ export class AccessTable {
 
   get size(): number {
     return this.records.size;
+  }
+
+  /** Total bytes of the records (the serialised table adds a few bytes of framing per record). */
+  get byteSize(): number {
+    return this.recordBytes;
   }
 
   get(key: string): Uint8Array | undefined {
@@ -54,6 +60,7 @@ export class AccessTable {
   put(record: Uint8Array, key = recordKey(record)): boolean {
     const old = this.records.get(key);
     if (old && equalBytes(old, record)) return false;
+    this.recordBytes += record.length - (old?.length ?? 0);
     this.records.set(key, record);
     const b = bucketOf(key);
     this.bucketKeys[b]!.add(key);
@@ -63,7 +70,10 @@ export class AccessTable {
   }
 
   delete(key: string): boolean {
-    if (!this.records.delete(key)) return false;
+    const old = this.records.get(key);
+    if (!old) return false;
+    this.records.delete(key);
+    this.recordBytes -= old.length;
     const b = bucketOf(key);
     this.bucketKeys[b]!.delete(key);
     this.dirty.add(b);

@@ -1,0 +1,352 @@
+// The one contract between Gatehouse's core and every front end (Electron IPC, the browser over HTTP,
+// the CLI, the CLP-compatible REST API). Each entry names its input schema (checked at run time), its
+// result type and the permission it needs. Commands change state and run in one transaction with an
+// operator-log record; queries only read.
+import { z } from 'zod';
+import type * as R from './results.ts';
+import type { Permission } from './permissions.ts';
+import * as s from './schemas.ts';
+import { SUBSCRIPTION_STATES, USER_KINDS } from '../domain/enums.ts';
+
+export type Kind = 'command' | 'query';
+
+export interface Definition<I extends z.ZodType = z.ZodType, Res = unknown, Kd extends Kind = Kind> {
+  kind: Kd;
+  input: I;
+  /** null: callable without signing in (only auth.login). */
+  permission: Permission | null;
+  summary: string;
+  /** Phantom: carries the result type. */
+  readonly _result?: Res;
+}
+
+const command =
+  <Res>() =>
+  <I extends z.ZodType>(d: { input: I; permission: Permission | null; summary: string }): Definition<I, Res, 'command'> => ({ kind: 'command', ...d });
+const query =
+  <Res>() =>
+  <I extends z.ZodType>(d: { input: I; permission: Permission | null; summary: string }): Definition<I, Res, 'query'> => ({ kind: 'query', ...d });
+
+const byId = z.strictObject({ id: s.id });
+const none = z.strictObject({});
+
+const userCreate = z
+  .strictObject({
+    first_name: s.userFields.first_name.default(''),
+    last_name: s.userFields.last_name.default(''),
+    email: s.userFields.email.default(null),
+    alias: s.userFields.alias.default(null),
+    phone: s.userFields.phone.default(null),
+    kind: s.userFields.kind.default('employee'),
+    blocked: s.userFields.blocked.default(false),
+    subscription_state: s.userFields.subscription_state.default('subscribed'),
+    valid_from: s.userFields.valid_from.default(null),
+    valid_until: s.userFields.valid_until.default(null),
+    remote_access: s.userFields.remote_access.default(false),
+    toggle_easy_office_mode: s.userFields.toggle_easy_office_mode.default(false),
+    toggle_manual_office_mode: s.userFields.toggle_manual_office_mode.default(false),
+    override_privacy_mode: s.userFields.override_privacy_mode.default(false),
+    notes: s.userFields.notes.default(null),
+    access_group_ids: z.array(s.id).max(500).default([]),
+  })
+  .superRefine(s.validityCheck)
+  .refine((u) => u.first_name || u.last_name || u.alias || u.email, { error: 'a person needs a first name, last name, alias or e-mail', path: ['last_name'] });
+
+const userPatch = z.strictObject({ id: s.id, ...s.userFields }).partial().required({ id: true }).superRefine(s.validityCheck);
+
+export const contract = {
+  // ── Session ───────────────────────────────────────────────────────────────────────────────────
+  'auth.login': command<R.Session>()({
+    input: z.strictObject({
+      username: z.string().min(1).max(100),
+      password: z.string().min(1).max(200),
+      ttl_seconds: z.number().int().min(60).max(86_400).optional(),
+    }),
+    permission: null,
+    summary: 'Sign in an operator; returns a bearer token.',
+  }),
+  'auth.client_token': command<R.ClientSession>()({
+    input: z.strictObject({ client_id: z.string().min(1).max(100), client_secret: z.string().min(1).max(200), ttl_seconds: z.number().int().min(60).max(86_400).default(3600) }),
+    permission: null,
+    summary: 'Token for an integration client (OAuth2 client_credentials).',
+  }),
+  'auth.logout': command<{ ok: true }>()({ input: none, permission: 'site.read', summary: 'End the current session.' }),
+  'auth.me': query<R.Me>()({ input: none, permission: 'site.read', summary: 'Who is calling and what they may do.' }),
+
+  // ── Site ──────────────────────────────────────────────────────────────────────────────────────
+  'site.get': query<R.SiteSummary>()({ input: none, permission: 'site.read', summary: 'The site and its counts.' }),
+  'site.update': command<R.Site>()({
+    input: z.strictObject({ customer_reference: s.name.optional(), time_zone: s.timeZone.optional() }),
+    permission: 'site.write',
+    summary: 'Rename the site or change its time zone.',
+  }),
+
+  // ── IQs ───────────────────────────────────────────────────────────────────────────────────────
+  'iqs.list': query<R.Page<R.Iq>>()({ input: s.listInput, permission: 'hardware.read', summary: 'List IQs.' }),
+  'iqs.get': query<R.Iq>()({ input: byId, permission: 'hardware.read', summary: 'One IQ.' }),
+  'iqs.create': command<R.Iq>()({
+    input: z.strictObject({
+      mac: s.macAddress,
+      customer_reference: s.name,
+      time_zone: s.timeZone.optional(),
+      serial: z.string().trim().max(64).nullable().default(null),
+      firmware: z.string().trim().max(64).nullable().default(null),
+      subscribed: z.boolean().default(true),
+    }),
+    permission: 'hardware.write',
+    summary: 'Register an IQ (its time zone defaults to the site zone).',
+  }),
+  'iqs.update': command<R.Iq>()({
+    input: z.strictObject({ id: s.id, customer_reference: s.name.optional(), time_zone: s.timeZone.optional(), subscribed: z.boolean().optional() }),
+    permission: 'hardware.write',
+    summary: 'Rename an IQ, change its zone or subscription.',
+  }),
+  'iqs.delete': command<{ id: string }>()({ input: byId, permission: 'hardware.write', summary: 'Remove an IQ; its locks become detached.' }),
+
+  // ── Locks ─────────────────────────────────────────────────────────────────────────────────────
+  'locks.list': query<R.Page<R.Lock>>()({ input: s.listInput, permission: 'hardware.read', summary: 'List locks (doors).' }),
+  'locks.get': query<R.Lock>()({ input: byId, permission: 'hardware.read', summary: 'One lock.' }),
+  'locks.create': command<R.Lock>()({
+    input: z.strictObject({
+      customer_reference: s.lockFields.customer_reference,
+      mac: s.lockFields.mac.default(null),
+      lock_type: s.lockFields.lock_type.default('escutcheon'),
+      iq_id: s.lockFields.iq_id.default(null),
+      offline_access_keys_limit: s.lockFields.offline_access_keys_limit.default(360),
+      floor: s.lockFields.floor.default(null),
+    }),
+    permission: 'hardware.write',
+    summary: 'Add a lock, optionally attached to an IQ.',
+  }),
+  'locks.update': command<R.Lock>()({
+    input: z.strictObject({ id: s.id, ...s.lockFields }).partial().required({ id: true }),
+    permission: 'hardware.write',
+    summary: 'Rename a lock, attach it to or detach it from an IQ, change its type or offline-key limit.',
+  }),
+  'locks.delete': command<{ id: string }>()({ input: byId, permission: 'hardware.write', summary: 'Remove a lock.' }),
+  'locks.set_locking': command<R.Lock>()({
+    input: z.strictObject({ id: s.id, locked_state: z.enum(['locked', 'unlocked', 'office_mode']), otp: z.string().max(64).optional() }),
+    permission: 'lock.remote',
+    summary: 'Remote opening (unlocked: the lock re-locks by itself), lock, or start manual office mode.',
+  }),
+  'locks.set_eom_schedule': command<R.Lock>()({
+    input: z.strictObject({ id: s.id, schedule: s.eomSchedule.nullable() }),
+    permission: 'access.write',
+    summary: 'Set or clear the Easy Office Mode schedule of a lock.',
+  }),
+  'locks.offline_keys.list': query<R.Tag[]>()({ input: byId, permission: 'access.read', summary: 'Tags holding an offline-access key on a lock.' }),
+  'locks.offline_keys.update': command<R.Lock>()({
+    input: s.idsPatch,
+    permission: 'access.write',
+    summary: 'Grant or remove offline-access keys (tag ids), within the lock’s slot limit.',
+  }),
+
+  // ── People ────────────────────────────────────────────────────────────────────────────────────
+  'users.list': query<R.Page<R.User>>()({ input: s.listInput, permission: 'people.read', summary: 'List people (search by name, alias, e-mail or tag number).' }),
+  'users.get': query<R.UserDetail>()({ input: byId, permission: 'people.read', summary: 'One person with tags and groups.' }),
+  'users.create': command<R.UserDetail>()({ input: userCreate, permission: 'people.write', summary: 'Add a person.' }),
+  'users.update': command<R.UserDetail>()({ input: userPatch, permission: 'people.write', summary: 'Edit a person (block, validity, permissions …).' }),
+  'users.delete': command<{ id: string }>()({ input: byId, permission: 'people.write', summary: 'Remove a person; their tags stay, unassigned.' }),
+  'users.bulk_update': command<{ updated: number }>()({
+    input: z.strictObject({
+      ids: z.array(s.id).min(1).max(10_000),
+      patch: z
+        .strictObject({
+          blocked: z.boolean(),
+          kind: z.enum(USER_KINDS),
+          subscription_state: z.enum(SUBSCRIPTION_STATES),
+          valid_until: s.instant.nullable(),
+        })
+        .partial()
+        .refine((p) => Object.keys(p).length > 0, { error: 'patch must change at least one field' }),
+    }),
+    permission: 'people.write',
+    summary: 'Apply one change to many people at once.',
+  }),
+  'users.import_csv': command<R.ImportReport>()({
+    input: z.strictObject({ csv: z.string().max(50_000_000), dry_run: z.boolean().default(false) }),
+    permission: 'people.write',
+    summary: 'Import people (and their tags and groups) from CSV; nothing is written if any row is bad.',
+  }),
+
+  // ── Tags ──────────────────────────────────────────────────────────────────────────────────────
+  'tags.list': query<R.Page<R.TagDetail>>()({ input: s.listInput, permission: 'people.read', summary: 'List tags.' }),
+  'tags.get': query<R.TagDetail>()({ input: byId, permission: 'people.read', summary: 'One tag.' }),
+  'tags.create': command<R.TagDetail>()({
+    input: z.strictObject({
+      tag_number: s.tagFields.tag_number.optional(),
+      card_uid: s.tagFields.card_uid.default(null),
+      kind: s.tagFields.kind.default('card'),
+      source_iq_id: s.tagFields.source_iq_id.default(null),
+      user_id: s.tagFields.user_id.default(null),
+      blocked: s.tagFields.blocked.default(false),
+    }),
+    permission: 'people.write',
+    summary: 'Register a tag (the next free tag number when none is given), optionally assigned to a person.',
+  }),
+  'tags.update': command<R.TagDetail>()({
+    input: z.strictObject({ id: s.id, ...s.tagFields }).partial().required({ id: true }),
+    permission: 'people.write',
+    summary: 'Assign, unassign, block or unblock a tag.',
+  }),
+  'tags.report_lost': command<R.TagDetail>()({
+    input: z.strictObject({ id: s.id, lost_or_stolen: z.boolean().default(true) }),
+    permission: 'people.write',
+    summary: 'Mark a tag lost or stolen (it is rejected everywhere) or found again.',
+  }),
+  'tags.delete': command<{ id: string }>()({ input: byId, permission: 'people.write', summary: 'Remove a tag.' }),
+
+  // ── Access groups ─────────────────────────────────────────────────────────────────────────────
+  'access_groups.list': query<R.Page<R.AccessGroupSummary>>()({ input: s.listInput, permission: 'access.read', summary: 'List access groups.' }),
+  'access_groups.get': query<R.AccessGroupDetail>()({ input: byId, permission: 'access.read', summary: 'One group with locks and schedules.' }),
+  'access_groups.create': command<R.AccessGroupDetail>()({
+    input: z.strictObject({
+      customer_reference: s.name,
+      holiday_calendar_id: s.id.nullable().default(null),
+      lock_ids: z.array(s.id).max(10_000).default([]),
+      time_schedules: z.array(s.timeSchedule).max(50).default([]),
+    }),
+    permission: 'access.write',
+    summary: 'Create an access group (with no time schedule a group grants access at all hours).',
+  }),
+  'access_groups.update': command<R.AccessGroupDetail>()({
+    input: z.strictObject({ id: s.id, customer_reference: s.name.optional(), holiday_calendar_id: s.id.nullable().optional() }),
+    permission: 'access.write',
+    summary: 'Rename a group or change its holiday calendar.',
+  }),
+  'access_groups.delete': command<{ id: string }>()({ input: byId, permission: 'access.write', summary: 'Remove an access group.' }),
+  'access_groups.locks.update': command<R.AccessGroupDetail>()({
+    input: s.idsPatch,
+    permission: 'access.write',
+    summary: 'Add or remove locks of a group.',
+  }),
+  'access_groups.users.list': query<R.Page<R.User>>()({
+    input: z.strictObject({ id: s.id, ...s.listShape }),
+    permission: 'access.read',
+    summary: 'Members of a group.',
+  }),
+  'access_groups.users.update': command<{ id: string; user_count: number }>()({
+    input: s.idsPatch,
+    permission: 'access.membership',
+    summary: 'Add or remove people (site-user ids) of a group.',
+  }),
+  'access_groups.time_schedules.create': command<R.TimeSchedule>()({
+    input: s.timeScheduleCreate,
+    permission: 'access.write',
+    summary: 'Add a time schedule to a group.',
+  }),
+  'access_groups.time_schedules.update': command<R.TimeSchedule>()({
+    input: s.timeScheduleReplace,
+    permission: 'access.write',
+    summary: 'Replace a time schedule.',
+  }),
+  'access_groups.time_schedules.delete': command<{ id: string }>()({ input: byId, permission: 'access.write', summary: 'Remove a time schedule.' }),
+
+  // ── Holiday calendars ─────────────────────────────────────────────────────────────────────────
+  'holiday_calendars.list': query<R.HolidayCalendarDetail[]>()({ input: none, permission: 'access.read', summary: 'All holiday calendars with their dates.' }),
+  'holiday_calendars.create': command<R.HolidayCalendarDetail>()({
+    input: z.strictObject({ customer_reference: s.name, dates: z.array(s.holidayDate).max(2000).default([]) }),
+    permission: 'access.write',
+    summary: 'Create a holiday calendar.',
+  }),
+  'holiday_calendars.update': command<R.HolidayCalendarDetail>()({
+    input: z.strictObject({
+      id: s.id,
+      customer_reference: s.name.optional(),
+      add_dates: z.array(s.holidayDate).max(2000).default([]),
+      remove_dates: z.array(s.localDate).max(2000).default([]),
+    }),
+    permission: 'access.write',
+    summary: 'Rename a calendar, add or remove dates.',
+  }),
+  'holiday_calendars.delete': command<{ id: string }>()({ input: byId, permission: 'access.write', summary: 'Remove a holiday calendar.' }),
+
+  // ── Access rules ──────────────────────────────────────────────────────────────────────────────
+  'access.decide': query<R.Decision>()({
+    input: z.strictObject({ tag_number: s.tagNumber, lock_id: s.id, at: s.instant.optional() }),
+    permission: 'access.read',
+    summary: 'Would this tag open this lock at this instant (default now)?',
+  }),
+  'access.explain': query<R.Explanation>()({
+    input: z
+      .strictObject({
+        tag_number: s.tagNumber.optional(),
+        user_id: s.id.optional(),
+        lock_id: s.id,
+        at: s.instant.optional(),
+        privacy_mode: z.boolean().optional(),
+        offline: z.boolean().optional(),
+      })
+      .refine((i) => (i.tag_number === undefined) !== (i.user_id === undefined), { error: 'give exactly one of tag_number or user_id', path: ['tag_number'] }),
+    permission: 'access.read',
+    summary: 'Why a person or tag can or cannot open a lock: every check and every group considered.',
+  }),
+  'access.preview': query<R.AccessDiff>()({
+    input: z.strictObject({
+      command: z.string().max(100),
+      input: z.unknown(),
+      horizon_days: z.number().int().min(1).max(400).default(7),
+      max_changes: z.number().int().min(1).max(10_000).default(500),
+    }),
+    permission: 'access.read',
+    summary: 'Who would gain or lose access to which lock, and when, if this command were run. Nothing is saved.',
+  }),
+  'access.tables': query<R.AccessTableInfo[]>()({ input: none, permission: 'hardware.read', summary: 'The compiled access table of each IQ.' }),
+
+  // ── Audit ─────────────────────────────────────────────────────────────────────────────────────
+  'entries.list': query<R.Page<R.EntryRecord>>()({ input: s.listInput, permission: 'audit.read', summary: 'Audit trail entries, newest first.' }),
+  'operator_log.list': query<R.Page<R.OperatorLogEntry>>()({ input: s.listInput, permission: 'audit.read', summary: 'Who changed what.' }),
+
+  // ── Operators and integrations ───────────────────────────────────────────────────────────────
+  'operators.list': query<R.Operator[]>()({ input: none, permission: 'operators.manage', summary: 'Operators of this installation.' }),
+  'operators.create': command<R.Operator>()({
+    input: z.strictObject({
+      username: z.string().trim().regex(/^[A-Za-z0-9._@-]{2,64}$/, { error: 'may use letters, digits and . _ @ - (2–64)' }),
+      display_name: s.name,
+      role: s.operatorRole,
+      password: s.password,
+      pin: s.pin.optional(),
+    }),
+    permission: 'operators.manage',
+    summary: 'Add an operator.',
+  }),
+  'operators.update': command<R.Operator>()({
+    input: z.strictObject({
+      id: s.id,
+      display_name: s.name.optional(),
+      role: s.operatorRole.optional(),
+      disabled: z.boolean().optional(),
+      password: s.password.optional(),
+      pin: s.pin.nullable().optional(),
+    }),
+    permission: 'operators.manage',
+    summary: 'Change an operator’s name, role, password, PIN or disable them.',
+  }),
+  'operators.delete': command<{ id: string }>()({ input: byId, permission: 'operators.manage', summary: 'Remove an operator.' }),
+  'operators.change_password': command<{ ok: true }>()({
+    input: z.strictObject({ current_password: z.string().min(1).max(200), new_password: s.password }),
+    permission: 'site.read',
+    summary: 'Change your own password.',
+  }),
+  'api_clients.list': query<R.ApiClient[]>()({ input: none, permission: 'integrations.manage', summary: 'Integration clients (client_credentials).' }),
+  'api_clients.create': command<R.CreatedApiClient>()({
+    input: z.strictObject({ customer_reference: s.name, role: s.operatorRole.default('auditor') }),
+    permission: 'integrations.manage',
+    summary: 'Create an integration client; its secret is shown once.',
+  }),
+  'api_clients.delete': command<{ id: string }>()({ input: byId, permission: 'integrations.manage', summary: 'Revoke an integration client.' }),
+} as const;
+
+export type Contract = typeof contract;
+export type ContractName = keyof Contract;
+export type CommandName = { [K in ContractName]: Contract[K]['kind'] extends 'command' ? K : never }[ContractName];
+export type QueryName = Exclude<ContractName, CommandName>;
+/** What a caller sends. */
+export type InputOf<K extends ContractName> = z.input<Contract[K]['input']>;
+/** What a handler receives, after defaults and transforms. */
+export type ParsedInputOf<K extends ContractName> = z.output<Contract[K]['input']>;
+export type ResultOf<K extends ContractName> = Contract[K] extends Definition<z.ZodType, infer Res, Kind> ? Res : never;
+
+export function isContractName(name: string): name is ContractName {
+  return Object.hasOwn(contract, name);
+}

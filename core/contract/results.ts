@@ -1,0 +1,159 @@
+// Shapes returned through the contract, beyond the plain model records.
+import type { Explanation, Decision } from '../access/decide.ts';
+import type {
+  AccessGroup,
+  ApiClient,
+  HolidayCalendar,
+  HolidayDate,
+  Iq,
+  Lock,
+  Operator,
+  Site,
+  Tag,
+  TimeSchedule,
+  User,
+} from '../domain/model.ts';
+import type { OperatorRole } from '../domain/enums.ts';
+import type { Permission } from './permissions.ts';
+
+export type { Explanation, Decision };
+
+export interface Page<T> {
+  items: T[];
+  /** Total matching the filter, ignoring top/skip. */
+  count: number;
+}
+
+export interface SiteSummary extends Site {
+  counts: { iqs: number; locks: number; users: number; tags: number; access_groups: number };
+}
+
+export interface UserDetail extends User {
+  tags: Tag[];
+  access_groups: Array<Pick<AccessGroup, 'id' | 'customer_reference'>>;
+}
+
+export interface TagDetail extends Tag {
+  owner: Pick<User, 'id' | 'first_name' | 'last_name'> | null;
+}
+
+export interface AccessGroupSummary extends AccessGroup {
+  lock_count: number;
+  user_count: number;
+  time_schedule_count: number;
+}
+
+export interface AccessGroupDetail extends AccessGroup {
+  locks: Array<Pick<Lock, 'id' | 'customer_reference'>>;
+  user_count: number;
+  time_schedules: TimeSchedule[];
+}
+
+export interface HolidayCalendarDetail extends HolidayCalendar {
+  dates: HolidayDate[];
+}
+
+export interface AccessTableInfo {
+  iq_id: string;
+  version: number;
+  hash: string;
+  record_count: number;
+  byte_size: number;
+  generated_at: string;
+}
+
+export interface AccessChange {
+  user_id: string;
+  user_name: string;
+  /** Set when the change is about one tag (blocked, lost, assigned) rather than the person's rights. */
+  tag_number: string | null;
+  lock_id: string;
+  lock_name: string;
+  change: 'gains' | 'loses';
+  /** Intervals within the horizon, earliest first (at most 20 listed). */
+  intervals: Array<{ from: string; until: string }>;
+  interval_count: number;
+  /** Total time gained or lost within the horizon, in minutes. */
+  minutes: number;
+}
+
+export interface AccessDiff {
+  horizon: { from: string; until: string };
+  changes: AccessChange[];
+  /** True when more pairs changed than are listed. */
+  truncated: boolean;
+  users_affected: number;
+  locks_affected: number;
+}
+
+export interface OperatorLogEntry {
+  seq: number;
+  at: string;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_name: string;
+  command: string;
+  target_type: string;
+  target_id: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export interface EntryRecord {
+  id: string;
+  event_category: string;
+  event_detail: string | null;
+  access_by: string | null;
+  utc_date_time: string;
+  local_date_time: string;
+  lock_id: string | null;
+  lock_customer_reference: string | null;
+  iq_id: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  tag_id: string | null;
+  tag_number: string | null;
+}
+
+export interface Session {
+  token: string;
+  expires_at: string;
+  operator: Operator;
+  permissions: Permission[];
+}
+
+export interface ClientSession {
+  token: string;
+  expires_at: string;
+  client: ApiClient;
+}
+
+export interface Me {
+  kind: 'operator' | 'client' | 'system';
+  id: string | null;
+  name: string;
+  role: OperatorRole;
+  permissions: Permission[];
+  operator: Operator | null;
+}
+
+export interface CreatedApiClient extends ApiClient {
+  /** Shown once; only a hash is stored. */
+  client_secret: string;
+}
+
+export interface ImportRowError {
+  line: number;
+  column: string | null;
+  message: string;
+}
+
+export interface ImportReport {
+  dry_run: boolean;
+  rows: number;
+  created: number;
+  updated: number;
+  errors: ImportRowError[];
+}
+
+export type { AccessGroup, ApiClient, HolidayCalendar, HolidayDate, Iq, Lock, Operator, Site, Tag, TimeSchedule, User };

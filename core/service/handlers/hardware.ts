@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { GatehouseError, invalid } from '../../contract/errors.ts';
+import type { Iq, Lock } from '../../domain/model.ts';
+import { formatWallTime } from '../../time/local.ts';
+import { liveOffsetFn, wallTimeOf } from '../../time/zone.ts';
+import { listRows } from '../../store/list.ts';
+import { insertEntry } from '../../store/repos/entries.ts';
+import { deleteIq, getIq, insertIq, iqList, updateIq } from '../../store/repos/iqs.ts';
+import {
+  addOfflineKey,
+  deleteLock,
+  getLock,
+  insertLock,
+  lockList,
+  offlineKeyTags,
+  removeOfflineKey,
+  setEomSchedule,
+  updateLock,
+} from '../../store/repos/locks.ts';
+import { getSite } from '../../store/repos/site.ts';
+import { getTag } from '../../store/repos/tags.ts';
+import type { CommandContext, HandlerGroup } from '../context.ts';
+import { delta, must, newId, patched } from './common.ts';
+
+type Names =
+  | 'iqs.list'
+  | 'iqs.get'
+  | 'iqs.create'
+  | 'iqs.update'
+  | 'iqs.delete'
+  | 'locks.list'
+  | 'locks.get'
+  | 'locks.create'
+  | 'locks.update'
+  | 'locks.delete'
+  | 'locks.set_locking'
+  | 'locks.set_eom_schedule'
+  | 'locks.offline_keys.list'
+  | 'locks.offline_keys.update';
+
+function checkIq(ctx: CommandContext, iqId: string | null | undefined): void {
+  if (iqId && !getIq(ctx.db, iqId)) throw invalid(`iq_id: IQ '${iqId}' does not exist`, [{ path: 'iq_id', message: 'no such IQ' }]);
+}
+
+export const hardwareHandlers: HandlerGroup<Names> = {
+  'iqs.list': (ctx, input) => listRows(ctx.db, iqList, input),
+  'iqs.get': (ctx, { id }) => must(getIq(ctx.db, id), 'IQ', id),
+  'iqs.create'(ctx, input) {
+    const iq: Iq = {
+      id: newId(),
+      mac: input.mac,
+      customer_reference: input.customer_reference,
+      time_zone: input.time_zone ?? getSite(ctx.db)!.time_zone,
+      online: false,
+      data_sync_state: 'not_synced',
+      signal_strength: null,
+      subscribed: input.subscribed,
+      reset_date: null,
+      firmware: input.firmware,
+      serial: input.serial,
+      revision: 0,
+      created_at: ctx.nowIso,
+      updated_at: ctx.nowIso,
+    };
+    insertIq(ctx.db, iq);
+    ctx.log({ target_type: 'iq', target_id: iq.id, after: iq });
+    return iq;
+  },
+  'iqs.update'(ctx, { id, ...patch }) {
+    const before = must(getIq(ctx.db, id), 'IQ', id);
+    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+    updateIq(ctx.db, after);
+    const d = delta(before, after);
+    if (d) ctx.log({ target_type: 'iq', target_id: id, ...d });
+    return after;
+  },
+  'iqs.delete'(ctx, { id }) {
+    const before = must(getIq(ctx.db, id), 'IQ', id);
+    deleteIq(ctx.db, id);
+    ctx.log({ target_type: 'iq', target_id: id, before });
+    return { id };
+  },
+
+  'locks.list': (ctx, input) => listRows(ctx.db, lockList, input),
+  'locks.get': (ctx, { id }) => must(getLock(ctx.db, id), 'Lock', id),
+  'locks.create'(ctx, input) {
+    checkIq(ctx, input.iq_id);
+    const lock: Lock = {
+      id: newId(),
+      ...input,
+      iq_link_state: input.iq_id ? 'attached_pending' : 'detached',
+      locked_state: 'locked',
+      battery_level: 'unknown',
+      left_open_alarm: false,
+      intrusion_alarm: false,
+      tamper: false,
+      privacy_mode: false,
+      online: false,
+      office_mode: 'none',
+      offline_access_keys_count: 0,
+      easy_office_mode_schedule: null,
+      created_at: ctx.nowIso,
+      updated_at: ctx.nowIso,
+    };
+    insertLock(ctx.db, lock);
+    ctx.log({ target_type: 'lock', target_id: lock.id, after: lock });
+    return lock;
+  },
+  'locks.update'(ctx, { id, ...patch }) {
+    const before = must(getLock(ctx.db, id), 'Lock', id);
+    checkIq(ctx, patch.iq_id);
+    if (patch.offline_access_keys_limit !== undefined && patch.offline_access_keys_limit < before.offline_access_keys_count) {
+      throw new GatehouseError('conflict', `The lock holds ${before.offline_access_keys_count} offline-access keys; remove some before lowering the limit to ${patch.offline_access_keys_limit}`, [
+        { path: 'offline_access_keys_limit', message: 'below the number of keys in use' },
+      ]);
+    }
+    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+    if (patch.iq_id !== undefined && patch.iq_id !== before.iq_id) {
+      after.iq_link_state = patch.iq_id ? 'attached_pending' : 'detached';
+      after.online = false;
+    }
+    updateLock(ctx.db, after);
+    const d = delta(before, after);
+    if (d) ctx.log({ target_type: 'lock', target_id: id, ...d });
+    return after;
+  },
+  'locks.delete'(ctx, { id }) {
+    const before = must(getLock(ctx.db, id), 'Lock', id);
+    deleteLock(ctx.db, id);
+    ctx.log({ target_type: 'lock', target_id: id, before });
+    return { id };
+  },
+  'locks.set_locking'(ctx, { id, locked_state }) {
+    const before = must(getLock(ctx.db, id), 'Lock', id);
+    const after = { ...before, updated_at: ctx.nowIso };
+    const zone = before.iq_id ? (getIq(ctx.db, before.iq_id)?.time_zone ?? getSite(ctx.db)!.time_zone) : getSite(ctx.db)!.time_zone;
+    const entry = (event_category: string, event_detail: string | null, access_by: string | null) => {
+      const seq = insertEntry(ctx.db, {
+        utc_ms: ctx.now,
+        local_date_time: formatWallTime(wallTimeOf(liveOffsetFn(zone), ctx.now)),
+        event_category,
+        event_detail,
+        access_by,
+        lock_id: id,
+        lock_name: before.customer_reference,
+        iq_id: before.iq_id,
+        user_id: null,
+        user_name: ctx.actor?.name ?? null,
+        tag_id: null,
+        tag_number: null,
+        source: 'gatehouse',
+        source_event_id: randomUUID(),
+        received_ms: ctx.now,
+      });
+      ctx.emit('entry.new', {
+        id: String(seq),
+        event_category,
+        event_detail,
+        access_by,
+        utc_date_time: ctx.nowIso,
+        local_date_time: formatWallTime(wallTimeOf(liveOffsetFn(zone), ctx.now)),
+        lock_id: id,
+        lock_customer_reference: before.customer_reference,
+        iq_id: before.iq_id,
+        user_id: null,
+        user_name: ctx.actor?.name ?? null,
+        tag_id: null,
+        tag_number: null,
+      });
+    };
+    if (locked_state === 'unlocked') {
+      // A remote opening: the lock opens and re-locks by itself.
+      entry('lock_opened', null, 'remote');
+    } else if (locked_state === 'office_mode') {
+      after.office_mode = 'manual_office_mode';
+      after.locked_state = 'office_mode';
+      entry('manual_office_mode', 'start', 'remote');
+    } else {
+      if (before.office_mode !== 'none') entry(before.office_mode, 'end', 'remote');
+      after.office_mode = 'none';
+      after.locked_state = 'locked';
+    }
+    updateLock(ctx.db, after);
+    ctx.log({ target_type: 'lock', target_id: id, before: { locked_state: before.locked_state, office_mode: before.office_mode }, after: { requested: locked_state, locked_state: after.locked_state, office_mode: after.office_mode }, touches: [] });
+    ctx.emit('lock.state', { lock_id: id, locked_state: after.locked_state, online: after.online });
+    return after;
+  },
+  'locks.set_eom_schedule'(ctx, { id, schedule }) {
+    const before = must(getLock(ctx.db, id), 'Lock', id);
+    setEomSchedule(ctx.db, id, schedule);
+    const after = getLock(ctx.db, id)!;
+    ctx.log({ target_type: 'lock', target_id: id, before: before.easy_office_mode_schedule, after: after.easy_office_mode_schedule });
+    return after;
+  },
+  'locks.offline_keys.list': (ctx, { id }) => {
+    must(getLock(ctx.db, id), 'Lock', id);
+    return offlineKeyTags(ctx.db, id);
+  },
+  'locks.offline_keys.update'(ctx, { id, add_ids, remove_ids }) {
+    const lock = must(getLock(ctx.db, id), 'Lock', id);
+    const removed = remove_ids.filter((t) => removeOfflineKey(ctx.db, id, t));
+    const missing = add_ids.filter((t) => !getTag(ctx.db, t));
+    if (missing.length) throw invalid(`add_ids: tag '${missing[0]}' does not exist`, missing.map((t) => ({ path: 'add_ids', message: `no tag '${t}'` })));
+    const current = lock.offline_access_keys_count - removed.length;
+    const fresh = add_ids.filter((t) => !offlineKeyTags(ctx.db, id).some((k) => k.id === t));
+    if (current + new Set(fresh).size > lock.offline_access_keys_limit) {
+      throw new GatehouseError(
+        'conflict',
+        `${lock.customer_reference} has ${lock.offline_access_keys_limit} offline-access slots and ${current} are in use; ${new Set(fresh).size} more do not fit`,
+        [{ path: 'add_ids', message: 'offline_access_keys_limit reached' }],
+      );
+    }
+    const added = add_ids.filter((t) => addOfflineKey(ctx.db, id, t, ctx.nowIso));
+    ctx.log({ target_type: 'lock', target_id: id, before: { removed_tag_ids: removed }, after: { added_tag_ids: added } });
+    return getLock(ctx.db, id)!;
+  },
+};

@@ -1,0 +1,8 @@
+import type { Handlers } from '../context.ts';
+import { accessHandlers } from './access.ts';
+import { adminHandlers } from './admin.ts';
+import { hardwareHandlers } from './hardware.ts';
+import { peopleHandlers } from './people.ts';
+import { siteHandlers } from './site.ts';
+
+export const handlers: Handlers = { ...siteHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers };

@@ -1,0 +1,228 @@
+// The service layer: every front end calls the core through `call()`. It checks who is calling and
+// what they may do, validates the input against the contract, runs a command in one transaction with
+// its operator-log records, and only after the commit updates the access engine and pushes events.
+// Invalid input, a refused permission or a failing handler writes nothing.
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { accessDiff } from '../access/access-diff.ts';
+import { contract, isContractName, type ContractName, type InputOf, type ResultOf } from '../contract/contract.ts';
+import { GatehouseError, type ErrorIssue } from '../contract/errors.ts';
+import type { ContractEvents, EventName } from '../contract/events.ts';
+import { can } from '../contract/permissions.ts';
+import type { AccessDiff } from '../contract/results.ts';
+import { loadSnapshot } from '../store/access-snapshot-loader.ts';
+import type { SiteDatabase } from '../store/db.ts';
+import { appendOperatorLog, type LogRecord } from '../store/repos/operator-log.ts';
+import { getOperator } from '../store/repos/operators.ts';
+import { findToken } from '../store/repos/operators.ts';
+import { getApiClient } from '../store/repos/operators.ts';
+import { AccessEngine, type TableVersion } from './access-engine.ts';
+import type { Actor } from './actor.ts';
+import { ChangeSet } from './change-set.ts';
+import type { CallMeta, CommandContext, Handlers, QueryContext } from './context.ts';
+import { handlers } from './handlers/index.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { tokenHash } from './passwords.ts';
+import { fromSqliteError } from './sqlite-errors.ts';
+
+export interface ServiceOptions {
+  now?: () => number;
+  /** Lifetime of tokens from auth.login (the UI); the REST token endpoint uses its own. */
+  sessionTtlMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, extra?: unknown) => void;
+}
+
+class Rollback {
+  constructor(readonly value: unknown) {}
+}
+
+export class GatehouseService {
+  readonly now: () => number;
+  readonly sessionTtlMs: number;
+  readonly throttle: LoginThrottle;
+  readonly engine: AccessEngine;
+  private readonly emitter = new EventEmitter();
+  private readonly handlers: Handlers = handlers;
+  readonly log: NonNullable<ServiceOptions['log']>;
+
+  constructor(
+    readonly db: SiteDatabase,
+    opts: ServiceOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.sessionTtlMs = opts.sessionTtlMs ?? 12 * 3_600_000;
+    this.log = opts.log ?? (() => {});
+    this.throttle = new LoginThrottle(this.now);
+    this.emitter.setMaxListeners(100);
+    this.engine = new AccessEngine(db, this.now, (v: TableVersion) => {
+      this.emit('iq.sync_state', { iq_id: v.iq_id, data_sync_state: 'pending', version: v.version, hash: v.hash });
+    });
+  }
+
+  on<E extends EventName>(name: E, fn: (payload: ContractEvents[E]) => void): () => void {
+    this.emitter.on(name, fn);
+    return () => this.emitter.off(name, fn);
+  }
+
+  emit<E extends EventName>(name: E, payload: ContractEvents[E]): void {
+    this.emitter.emit(name, payload);
+  }
+
+  /** The actor behind a bearer token, or null when it is unknown, expired or its holder is disabled. */
+  authenticate(token: string): Actor | null {
+    const hash = tokenHash(token);
+    const t = findToken(this.db.read, hash);
+    if (!t || t.expires_at <= this.now()) return null;
+    if (t.subject_kind === 'operator') {
+      const o = getOperator(this.db.read, t.subject_id);
+      return o && !o.disabled ? { kind: 'operator', id: o.id, name: o.username, role: o.role, tokenHash: hash } : null;
+    }
+    const c = getApiClient(this.db.read, t.subject_id);
+    return c && !c.disabled ? { kind: 'client', id: c.id, name: c.customer_reference, role: c.role, tokenHash: hash } : null;
+  }
+
+  /** Typed entry point for in-process callers. */
+  run<K extends ContractName>(actor: Actor | null, name: K, input: InputOf<K>, meta: CallMeta = {}): ResultOf<K> {
+    return this.call(actor, name, input, meta) as ResultOf<K>;
+  }
+
+  /** Entry point for untyped callers (IPC, HTTP): the name and input are checked here. */
+  call(actor: Actor | null, name: string, rawInput: unknown, meta: CallMeta = {}): unknown {
+    try {
+      if (!isContractName(name)) throw new GatehouseError('validation', `Unknown command or query '${name}'`);
+      const def = contract[name];
+      this.authorize(actor, name);
+      const input = parseInput(def.input, rawInput);
+      if (def.kind === 'query') return (this.handlers[name] as (c: QueryContext, i: unknown) => unknown)(this.queryContext(actor, meta), input);
+      return this.runCommand(actor, name, input, meta);
+    } catch (e) {
+      throw this.toError(e, name);
+    }
+  }
+
+  private authorize(actor: Actor | null, name: ContractName): void {
+    const permission = contract[name].permission;
+    if (permission === null) return;
+    if (!actor) throw new GatehouseError('unauthenticated', 'Sign in first');
+    if (!can(actor.role, permission)) {
+      throw new GatehouseError('forbidden', `Your role (${actor.role}) may not do this: '${name}' needs the '${permission}' permission`);
+    }
+  }
+
+  private queryContext(actor: Actor | null, meta: CallMeta): QueryContext {
+    const now = this.now();
+    return { actor, now, nowIso: new Date(now).toISOString(), meta, service: this, db: this.db.read };
+  }
+
+  private runCommand(actor: Actor | null, name: ContractName, input: unknown, meta: CallMeta): unknown {
+    const events: Array<[EventName, unknown]> = [];
+    const changes = new ChangeSet();
+    const result = this.db.transaction((db) => {
+      const { ctx, records } = this.commandContext(db, actor, name, meta, changes, events);
+      const r = (this.handlers[name] as (c: CommandContext, i: unknown) => unknown)(ctx, input);
+      appendOperatorLog(db, records);
+      return r;
+    });
+    this.afterCommit(changes, events);
+    return result;
+  }
+
+  private commandContext(
+    db: CommandContext['db'],
+    actor: Actor | null,
+    name: string,
+    meta: CallMeta,
+    changes: ChangeSet,
+    events: Array<[EventName, unknown]>,
+  ): { ctx: CommandContext; records: LogRecord[] } {
+    const now = this.now();
+    const nowIso = new Date(now).toISOString();
+    const records: LogRecord[] = [];
+    const ctx: CommandContext = {
+      actor,
+      now,
+      nowIso,
+      meta,
+      service: this,
+      db,
+      changes,
+      log(c) {
+        records.push({
+          at: nowIso,
+          actor_kind: actor?.kind ?? 'anonymous',
+          actor_id: actor?.id ?? null,
+          actor_name: actor?.name ?? (meta.ip ? `anonymous@${meta.ip}` : 'anonymous'),
+          command: name,
+          target_type: c.target_type,
+          target_id: c.target_id,
+          before: c.before,
+          after: c.after,
+        });
+        for (const t of c.touches ?? (c.target_id ? [{ kind: c.target_type, id: c.target_id }] : [])) changes.touch(t.kind, t.id);
+      },
+      touch: (kind, id) => changes.touch(kind, id),
+      emit: (n, p) => void events.push([n, p]),
+    };
+    return { ctx, records };
+  }
+
+  private afterCommit(changes: ChangeSet, events: Array<[EventName, unknown]>): void {
+    if (!changes.empty) {
+      try {
+        this.engine.apply(changes);
+      } catch (e) {
+        // The change is saved; the tables are derived and get rebuilt from the database.
+        this.log('error', 'access engine update failed; reloading', e);
+        this.engine.reload();
+      }
+      const kinds = [...changes.byKind.keys()];
+      this.emit('model.changed', { kinds, ids: kinds.flatMap((k) => [...changes.ids(k)]) });
+    }
+    for (const [n, p] of events) this.emitter.emit(n, p);
+  }
+
+  /**
+   * Runs a command inside a transaction that is always rolled back, and compares who may open what
+   * before and after. The caller needs the permission of the command being previewed.
+   */
+  preview(actor: Actor, p: { command: string; input: unknown; horizon_days: number; max_changes: number }, meta: CallMeta): AccessDiff {
+    const name = p.command;
+    if (!isContractName(name) || contract[name].kind !== 'command' || name.startsWith('auth.')) {
+      throw new GatehouseError('validation', `'${name}' is not a command that can be previewed`, [{ path: 'command', message: 'unknown command' }]);
+    }
+    this.authorize(actor, name);
+    const input = parseInput(contract[name].input, p.input, 'input');
+    const from = this.now();
+    const until = from + p.horizon_days * 86_400_000;
+    try {
+      this.db.transaction((db) => {
+        const { ctx } = this.commandContext(db, actor, name, meta, new ChangeSet(), []);
+        (this.handlers[name] as (c: CommandContext, i: unknown) => unknown)(ctx, input);
+        const after = loadSnapshot(db);
+        throw new Rollback(accessDiff(this.engine.snapshot, after, { from, until, maxChanges: p.max_changes }));
+      });
+    } catch (e) {
+      if (e instanceof Rollback) return e.value as AccessDiff;
+      throw e;
+    }
+    throw new GatehouseError('internal', 'preview did not complete');
+  }
+
+  private toError(e: unknown, name: string): GatehouseError {
+    if (e instanceof GatehouseError) return e;
+    const mapped = fromSqliteError(e);
+    if (mapped) return mapped;
+    this.log('error', `'${name}' failed`, e);
+    return new GatehouseError('internal', `'${name}' failed unexpectedly; nothing was saved`);
+  }
+}
+
+/** Validates input against a schema; a failure lists every problem with its path. */
+export function parseInput(schema: z.ZodType, raw: unknown, prefix = ''): unknown {
+  const r = schema.safeParse(raw === undefined ? {} : raw);
+  if (r.success) return r.data;
+  const issues: ErrorIssue[] = r.error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(input)', message: i.message }));
+  const first = issues[0]!;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  throw new GatehouseError('validation', `${first.path}: ${first.message}${more}`, issues);
+}

@@ -1,0 +1,34 @@
+// Numbered schema migrations, tracked in PRAGMA user_version. Versions go in steps of 10 so a hotfix
+// can slot in between. All pending migrations run in one transaction: a failure leaves the file as it
+// was. A database from a newer Gatehouse is refused before any of this runs (see ../db.ts).
+import type Database from 'better-sqlite3';
+import { migration0010 } from './0010-initial.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration0010];
+
+for (let i = 1; i < MIGRATIONS.length; i++) {
+  if (MIGRATIONS[i]!.version <= MIGRATIONS[i - 1]!.version) {
+    throw new Error(`Migrations out of order: ${MIGRATIONS[i - 1]!.version} then ${MIGRATIONS[i]!.version}`);
+  }
+}
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function runMigrations(db: Database.Database, target = LATEST_VERSION): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const pending = MIGRATIONS.filter((m) => m.version > current && m.version <= target);
+  if (pending.length === 0) return [];
+  db.transaction(() => {
+    for (const m of pending) {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }
+  }).immediate();
+  return pending.map((m) => m.version);
+}
