@@ -3,7 +3,7 @@
 // its operator-log records, and only after the commit updates the access engine and pushes events.
 // Invalid input, a refused permission or a failing handler writes nothing.
 import { EventEmitter } from 'node:events';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { accessDiff } from '../access/access-diff.ts';
 import { contract, isContractName, type ContractName, type InputOf, type ResultOf } from '../contract/contract.ts';
 import { GatehouseError, type ErrorIssue } from '../contract/errors.ts';
