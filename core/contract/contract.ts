@@ -4,6 +4,7 @@
 // operator-log record; queries only read.
 import { z } from 'zod';
 import type * as R from './results.ts';
+import type { SiteDocumentInput } from '../io/site-document.ts';
 import type { Permission } from './permissions.ts';
 import * as s from './schemas.ts';
 import { SUBSCRIPTION_STATES, USER_KINDS } from '../domain/enums.ts';
@@ -79,6 +80,24 @@ export const contract = {
     input: z.strictObject({ customer_reference: s.name.optional(), time_zone: s.timeZone.optional() }),
     permission: 'site.write',
     summary: 'Rename the site or change its time zone.',
+  }),
+  'site.export': query<R.SiteDocument>()({
+    input: none,
+    permission: 'backup',
+    summary: 'The whole site model as one JSON document (docs/site-document.md); no operators, secrets or history.',
+  }),
+  'site.import': command<R.SiteImportResult>()({
+    input: z.strictObject({
+      // The handler checks the document itself, so that its problems are reported with paths inside it
+      // (users.12.email) together with the reference checks, all at once.
+      document: z.custom<SiteDocumentInput>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+        error: 'must be a site document (a JSON object)',
+      }),
+      replace: z.boolean().default(false),
+      dry_run: z.boolean().default(false),
+    }),
+    permission: 'backup',
+    summary: 'Load a site document into an empty installation, or replace its site model (replace); all or nothing.',
   }),
 
   // ── IQs ───────────────────────────────────────────────────────────────────────────────────────

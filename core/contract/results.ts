@@ -14,6 +14,7 @@ import type {
   User,
 } from '../domain/model.ts';
 import type { OperatorRole } from '../domain/enums.ts';
+import type { SiteDocument, SiteDocumentCounts } from '../io/site-document.ts';
 import type { Permission } from './permissions.ts';
 
 export type { Explanation, Decision };
@@ -154,6 +155,15 @@ export interface ImportReport {
   created: number;
   updated: number;
   errors: ImportRowError[];
+}
+
+/** site.export returns the document itself (docs/site-document.md). */
+export type { SiteDocument, SiteDocumentCounts };
+
+export interface SiteImportResult {
+  /** What the document holds: what was imported, or with dry_run what would be. */
+  counts: SiteDocumentCounts;
+  dry_run: boolean;
 }
 
 export type { AccessGroup, ApiClient, HolidayCalendar, HolidayDate, Iq, Lock, Operator, Site, Tag, TimeSchedule, User };

@@ -71,7 +71,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): SiteDatabase
     if (!opts.readonly) runMigrations(raw, opts.targetVersion ?? LATEST_VERSION);
   } catch (e) {
     raw.close();
-    if ((e as { code?: string }).code === 'SQLITE_NOTADB') throw new NotAGatehouseDatabaseError(file, 'file is not a database');
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB') throw new NotAGatehouseDatabaseError(file, 'file is not a database');
+    // A damaged b-tree page (or a truncated file) makes the check itself throw instead of reporting a row.
+    if (code?.startsWith('SQLITE_CORRUPT')) throw new DatabaseCorruptError([(e as Error).message]);
     throw e;
   }
   const writer = raw as WriteDb;

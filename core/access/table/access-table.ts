@@ -1,12 +1,13 @@
-// A compiled access table: a set of records with a content hash. The hash is computed over 256 buckets
+// A compiled access table: a set of records with a content hash. The hash is computed over 64 buckets
 // (records hashed in key order within each bucket, then the bucket digests), so changing one record
 // costs one bucket and the root, not the whole table. Tables serialise to one byte string for a hub,
 // and two versions diff into a patch that turns one into the other.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { ByteReader, ByteWriter, TableFormatError } from './bytes.ts';
 import { decodeRecord, recordKey, type HeaderRecord } from './records.ts';
 
-const BUCKETS = 256;
+/** Few enough that hashing a whole table is cheap, many enough that one changed record rehashes ~1/64 of it. */
+const BUCKETS = 64;
 const TABLE_MAGIC = new Uint8Array([0x47, 0x48, 0x41, 0x54]); // "GHAT"
 const DIFF_MAGIC = new Uint8Array([0x47, 0x48, 0x41, 0x44]); // "GHAD"
 const EMPTY_BUCKET = createHash('sha256').digest();
@@ -23,9 +24,10 @@ function bucketOf(key: string): number {
 
 export class AccessTable {
   private readonly records = new Map<string, Uint8Array>();
-  private readonly bucketKeys: Array<Set<string>> = Array.from({ length: BUCKETS }, () => new Set());
   private readonly bucketDigests: Buffer[] = Array.from({ length: BUCKETS }, () => EMPTY_BUCKET);
-  private readonly dirty = new Set<number>();
+  /** Buckets whose digest is stale. Keys are grouped by bucket only when hashing, which keeps put() cheap. */
+  private readonly dirty = new Uint8Array(BUCKETS);
+  private dirtyCount = 0;
   private rootCache: string | null = null;
   private recordBytes = 0;
 
@@ -62,11 +64,16 @@ export class AccessTable {
     if (old && equalBytes(old, record)) return false;
     this.recordBytes += record.length - (old?.length ?? 0);
     this.records.set(key, record);
-    const b = bucketOf(key);
-    this.bucketKeys[b]!.add(key);
-    this.dirty.add(b);
-    this.rootCache = null;
+    this.markDirty(bucketOf(key));
     return true;
+  }
+
+  private markDirty(b: number): void {
+    if (!this.dirty[b]) {
+      this.dirty[b] = 1;
+      this.dirtyCount++;
+    }
+    this.rootCache = null;
   }
 
   delete(key: string): boolean {
@@ -74,10 +81,7 @@ export class AccessTable {
     if (!old) return false;
     this.records.delete(key);
     this.recordBytes -= old.length;
-    const b = bucketOf(key);
-    this.bucketKeys[b]!.delete(key);
-    this.dirty.add(b);
-    this.rootCache = null;
+    this.markDirty(bucketOf(key));
     return true;
   }
 
@@ -92,25 +96,42 @@ export class AccessTable {
   /** Hex SHA-256 content hash; equal content gives an equal hash whatever the order of puts. */
   get hash(): string {
     if (this.rootCache) return this.rootCache;
-    for (const b of this.dirty) this.bucketDigests[b] = this.digestBucket(b);
-    this.dirty.clear();
+    if (this.dirtyCount > 0) {
+      const keysOf: string[][] = Array.from({ length: BUCKETS }, () => []);
+      for (const k of this.records.keys()) {
+        const b = bucketOf(k);
+        if (this.dirty[b]) keysOf[b]!.push(k);
+      }
+      for (let b = 0; b < BUCKETS; b++) if (this.dirty[b]) this.bucketDigests[b] = this.digestBucket(keysOf[b]!);
+      this.dirty.fill(0);
+      this.dirtyCount = 0;
+    }
     const root = createHash('sha256').update(TABLE_MAGIC);
     for (const d of this.bucketDigests) root.update(d);
     this.rootCache = root.digest('hex');
     return this.rootCache;
   }
 
-  private digestBucket(b: number): Buffer {
-    const keys = [...this.bucketKeys[b]!];
+  private digestBucket(keys: string[]): Buffer {
     if (keys.length === 0) return EMPTY_BUCKET;
     keys.sort();
-    const h = createHash('sha256');
+    // One buffer per bucket: each record prefixed by its length (varint), then hashed in one go.
+    let size = 0;
+    for (const k of keys) size += this.records.get(k)!.length + 4;
+    const buf = Buffer.allocUnsafe(size);
+    let pos = 0;
     for (const k of keys) {
       const rec = this.records.get(k)!;
-      h.update(new ByteWriter().uint(rec.length).finish());
-      h.update(rec);
+      let n = rec.length;
+      while (n >= 0x80) {
+        buf[pos++] = (n & 0x7f) | 0x80;
+        n >>>= 7;
+      }
+      buf[pos++] = n;
+      buf.set(rec, pos);
+      pos += rec.length;
     }
-    return h.digest();
+    return oneShotHash('sha256', buf.subarray(0, pos), 'buffer');
   }
 
   sortedKeys(): string[] {

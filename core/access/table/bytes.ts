@@ -1,8 +1,18 @@
 // Minimal binary writer/reader for access tables: unsigned LEB128 varints (safe up to 2^53) with
 // zig-zag for signed values, length-prefixed UTF-8 strings and raw bytes.
 export class ByteWriter {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   private len = 0;
+
+  constructor(initialSize = 64) {
+    this.buf = new Uint8Array(initialSize);
+  }
+
+  /** Empties the writer so one instance can encode many records. */
+  reset(): this {
+    this.len = 0;
+    return this;
+  }
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;

@@ -37,6 +37,12 @@ export function tableWindow(now: number): TableWindow {
   return { from: monthStart - MARGIN_MS, until: monthStart + TABLE_DAYS * DAY_MS };
 }
 
+/** Keys written and keys to remove while refreshing several owners at once (see tagsChanged). */
+interface RefreshBatch {
+  written: Set<string>;
+  stale: Array<[string, string]>;
+}
+
 interface Indexes {
   iqLocks: Map<string, SnapshotLock[]>;
   groupIqs: Map<string, Set<string>>;
@@ -51,6 +57,8 @@ export class AccessCompiler {
   private window: TableWindow;
   /** Where each user has records, and which keys, so a change can remove stale ones. */
   private readonly userKeys = new Map<string, Map<string, string[]>>();
+  /** The reverse: users with records in each IQ's table. */
+  private readonly iqUsers = new Map<string, Set<string>>();
   /** Tag state as last compiled: number and owner, to undo it when the tag changes. */
   private readonly compiledTags = new Map<string, { number: number; owner: string | null }>();
   private readonly registry: Array<Set<number>> = Array.from({ length: REGISTRY_BUCKETS }, () => new Set());
@@ -81,12 +89,20 @@ export class AccessCompiler {
   compileAll(): ReadonlyMap<string, AccessTable> {
     this.tables.clear();
     this.userKeys.clear();
+    this.iqUsers.clear();
     this.compiledTags.clear();
     this.tagRecordCache.clear();
     for (const set of this.registry) set.clear();
     this.registryCache = null;
     for (const tag of this.snap.tags.values()) this.trackTag(tag);
-    this.recompileIqs(this.snap.iqs.keys());
+    this.idx = buildIndexes(this.snap);
+    for (const iqId of this.snap.iqs.keys()) this.tables.set(iqId, this.buildIq(iqId, false));
+    // Person-major: each person's groups, flags and tag records are worked out once for all their IQs.
+    for (const user of this.snap.users.values()) {
+      const plan = this.planUser(user);
+      if (!plan) continue;
+      for (const iqId of this.iqsOfUser(user)) this.writeUser(this.tables.get(iqId)!, iqId, user, undefined, plan);
+    }
     return this.tables;
   }
 
@@ -115,7 +131,7 @@ export class AccessCompiler {
         this.tables.delete(iqId);
         continue;
       }
-      this.tables.set(iqId, this.buildIq(iqId));
+      this.tables.set(iqId, this.buildIq(iqId, true));
     }
     return touched;
   }
@@ -161,7 +177,11 @@ export class AccessCompiler {
       if (!lock?.iq_id) continue;
       if (this.tables.get(lock.iq_id)?.put(this.lockRecord(lock))) changed.add(lock.iq_id);
     }
-    for (const u of users) this.refreshUser(u, changed);
+    // A tag key can move from one refreshed owner to another (two tags swapped, or passed along), so
+    // stale keys are removed only after every owner has written theirs.
+    const batch: RefreshBatch = { written: new Set(), stale: [] };
+    for (const u of users) this.refreshUser(u, changed, batch);
+    for (const [iqId, k] of batch.stale) if (!batch.written.has(`${iqId}\n${k}`) && this.tables.get(iqId)?.delete(k)) changed.add(iqId);
     return changed;
   }
 
@@ -184,10 +204,26 @@ export class AccessCompiler {
   }
 
   private dropIqRecords(iqId: string): void {
-    for (const [, perIq] of this.userKeys) perIq.delete(iqId);
+    for (const u of this.iqUsers.get(iqId) ?? []) this.userKeys.get(u)?.delete(iqId);
+    this.iqUsers.delete(iqId);
   }
 
-  private buildIq(iqId: string): AccessTable {
+  private noteUserIn(userId: string, iqId: string, keys: string[] | null): void {
+    let perIq = this.userKeys.get(userId);
+    if (!perIq) this.userKeys.set(userId, (perIq = new Map()));
+    let users = this.iqUsers.get(iqId);
+    if (!users) this.iqUsers.set(iqId, (users = new Set()));
+    if (keys) {
+      perIq.set(iqId, keys);
+      users.add(userId);
+    } else {
+      perIq.delete(iqId);
+      users.delete(userId);
+    }
+  }
+
+  /** An IQ's table; with `withPeople` false, only its header, registry, locks, groups and calendars. */
+  private buildIq(iqId: string, withPeople: boolean): AccessTable {
     const iq = this.snap.iqs.get(iqId)!;
     const table = new AccessTable();
     table.put(
@@ -209,20 +245,23 @@ export class AccessCompiler {
       if (!this.idx.groupIqs.get(g.id)?.has(iqId)) continue;
       table.put(this.groupRecord(g, iqId));
       if (g.calendarId) calendars.add(g.calendarId);
-      for (const m of g.memberIds) users.add(m);
+      if (withPeople) for (const m of g.memberIds) users.add(m);
     }
-    for (const lock of locks)
-      for (const tagId of lock.offlineTagIds) {
-        const owner = this.snap.tags.get(tagId)?.user_id;
-        if (owner) users.add(owner);
-      }
+    if (withPeople)
+      for (const lock of locks)
+        for (const tagId of lock.offlineTagIds) {
+          const owner = this.snap.tags.get(tagId)?.user_id;
+          if (owner) users.add(owner);
+        }
     for (const calId of calendars) {
       const cal = this.snap.calendars.get(calId);
       if (cal) table.put(this.calendarRecord(cal.pk, cal.days));
     }
-    for (const userId of users) {
-      const user = this.snap.users.get(userId);
-      if (user) this.writeUser(table, iqId, user);
+    if (withPeople) {
+      for (const userId of users) {
+        const user = this.snap.users.get(userId);
+        if (user) this.writeUser(table, iqId, user);
+      }
     }
     return table;
   }
@@ -292,17 +331,18 @@ export class AccessCompiler {
     return out;
   }
 
-  private refreshUser(userId: string, changed: Set<string>): void {
-    const perIq = this.userKeys.get(userId) ?? new Map<string, string[]>();
+  private refreshUser(userId: string, changed: Set<string>, batch?: RefreshBatch): void {
+    const perIq = this.userKeys.get(userId);
     const user = this.snap.users.get(userId);
     const target = user ? this.iqsOfUser(user) : new Set<string>();
-    for (const [iqId, keys] of perIq) {
+    const drop = (iqId: string, k: string) => {
+      if (batch) batch.stale.push([iqId, k]);
+      else if (this.tables.get(iqId)?.delete(k)) changed.add(iqId);
+    };
+    for (const [iqId, keys] of [...(perIq ?? [])]) {
       if (target.has(iqId)) continue;
-      const table = this.tables.get(iqId);
-      if (table) {
-        for (const k of keys) if (table.delete(k)) changed.add(iqId);
-      }
-      perIq.delete(iqId);
+      for (const k of keys) drop(iqId, k);
+      this.noteUserIn(userId, iqId, null);
     }
     if (!user) {
       this.userKeys.delete(userId);
@@ -311,24 +351,17 @@ export class AccessCompiler {
     for (const iqId of target) {
       const table = this.tables.get(iqId);
       if (!table) continue;
-      const before = perIq.get(iqId) ?? [];
-      perIq.delete(iqId);
+      const before = perIq?.get(iqId) ?? [];
       const keys = this.writeUser(table, iqId, user, changed);
-      for (const k of before) if (!keys.includes(k) && table.delete(k)) changed.add(iqId);
+      if (batch) for (const k of keys) batch.written.add(`${iqId}\n${k}`);
+      for (const k of before) if (!keys.includes(k)) drop(iqId, k);
     }
   }
 
-  /** Writes a user's record and their tags' records into one IQ's table; returns the keys written. */
-  private writeUser(table: AccessTable, iqId: string, user: SnapshotUser, changed?: Set<string>): string[] {
+  /** What a person contributes to any table, worked out once: keys, tag records and flags. */
+  private planUser(user: SnapshotUser): UserPlan | null {
     const tagIds = this.snap.tagsByOwner.get(user.id);
-    if (!tagIds || tagIds.size === 0) return [];
-    const groupPks: number[] = [];
-    for (const gid of user.groupIds) {
-      if (!this.idx.groupIqs.get(gid)?.has(iqId)) continue;
-      const g = this.snap.groups.get(gid);
-      if (g) groupPks.push(g.pk);
-    }
-    groupPks.sort((a, b) => a - b);
+    if (!tagIds || tagIds.size === 0) return null;
     let flags = 0;
     if (user.blocked) flags |= USER_FLAGS.blocked;
     if (user.subscription_state === 'suspended') flags |= USER_FLAGS.suspended;
@@ -337,20 +370,40 @@ export class AccessCompiler {
     if (user.toggle_manual_office_mode) flags |= USER_FLAGS.toggleManualOfficeMode;
     if (user.remote_access) flags |= USER_FLAGS.remoteAccess;
     const keys: string[] = [keyOf.user(user.pk)];
-    let dirty = table.put(encode.user({ pk: user.pk, flags, validFrom: user.validFromMs, validUntil: user.validUntilMs, groupPks }), keys[0]);
+    const tagRecords: Uint8Array[] = [];
     for (const tagId of tagIds) {
       const tag = this.snap.tags.get(tagId);
       if (!tag) continue;
       const n = tagNumberToInt(tag.tag_number);
-      const key = keyOf.tag(n);
-      keys.push(key);
-      dirty = table.put(this.tagRecord(tag, user.pk, n), key) || dirty;
+      keys.push(keyOf.tag(n));
+      tagRecords.push(this.tagRecord(tag, user.pk, n));
     }
+    const groups: Array<{ pk: number; iqs: Set<string> | undefined }> = [];
+    for (const gid of user.groupIds) {
+      const g = this.snap.groups.get(gid);
+      if (g) groups.push({ pk: g.pk, iqs: this.idx.groupIqs.get(gid) });
+    }
+    groups.sort((a, b) => a.pk - b.pk);
+    return { user, flags, keys, tagRecords, groups, lastGroupPks: null, lastRecord: null };
+  }
+
+  /** Writes a person's record and their tags' records into one IQ's table; returns the keys written. */
+  private writeUser(table: AccessTable, iqId: string, user: SnapshotUser, changed?: Set<string>, plan = this.planUser(user)): string[] {
+    if (!plan) return [];
+    const groupPks: number[] = [];
+    for (const g of plan.groups) if (g.iqs?.has(iqId)) groupPks.push(g.pk);
+    // People whose groups all reach the same IQs get byte-identical records there: encode once.
+    let rec = plan.lastRecord;
+    if (!rec || !sameNumbers(groupPks, plan.lastGroupPks!)) {
+      rec = encode.user({ pk: user.pk, flags: plan.flags, validFrom: user.validFromMs, validUntil: user.validUntilMs, groupPks });
+      plan.lastRecord = rec;
+      plan.lastGroupPks = groupPks;
+    }
+    let dirty = table.put(rec, plan.keys[0]);
+    for (let i = 0; i < plan.tagRecords.length; i++) dirty = table.put(plan.tagRecords[i]!, plan.keys[i + 1]) || dirty;
     if (dirty && changed) changed.add(iqId);
-    let perIq = this.userKeys.get(user.id);
-    if (!perIq) this.userKeys.set(user.id, (perIq = new Map()));
-    perIq.set(iqId, keys);
-    return keys;
+    this.noteUserIn(user.id, iqId, plan.keys);
+    return plan.keys;
   }
 
   private tagRecord(tag: SnapshotTag, userPk: number, n: number): Uint8Array {
@@ -370,6 +423,23 @@ export class AccessCompiler {
     }
     return rec;
   }
+}
+
+interface UserPlan {
+  user: SnapshotUser;
+  flags: number;
+  /** The user's record key, then one key per tag record. */
+  keys: string[];
+  tagRecords: Uint8Array[];
+  groups: Array<{ pk: number; iqs: Set<string> | undefined }>;
+  lastGroupPks: number[] | null;
+  lastRecord: Uint8Array | null;
+}
+
+function sameNumbers(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function buildIndexes(snap: AccessSnapshot): Indexes {

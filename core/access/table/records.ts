@@ -127,18 +127,22 @@ function readRule(r: ByteReader): ScheduleRule {
   return { mask, startSec, endSec, fromWall: from === null ? null : from * 1000, untilWall: until === null ? null : until * 1000 };
 }
 
+// Encoding is synchronous, so one scratch writer serves every record; finish() copies the bytes out.
+const scratch = new ByteWriter(1024);
+const w0 = () => scratch.reset();
+
 export const encode = {
   header(h: HeaderRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.header).uint(h.format).str(h.iq_id).str(h.time_zone).int(h.valid_from).int(h.valid_until);
+    const w = w0().u8(KIND.header).uint(h.format).str(h.iq_id).str(h.time_zone).int(h.valid_from).int(h.valid_until);
     w.int(h.offsets.initial).uint(h.offsets.transitions.length);
     for (const t of h.offsets.transitions) w.int(t.at / 1000).int(t.offset);
     return w.finish();
   },
   registry(r: RegistryRecord): Uint8Array {
-    return new ByteWriter().u8(KIND.registry).uint(r.bucket).sortedUints(r.tagNumbers).finish();
+    return w0().u8(KIND.registry).uint(r.bucket).sortedUints(r.tagNumbers).finish();
   },
   calendar(c: CalendarRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.calendar).uint(c.pk).uint(c.days.length);
+    const w = w0().u8(KIND.calendar).uint(c.pk).uint(c.days.length);
     let prev = 0;
     for (const d of c.days) {
       w.int(d.day - prev).u8(DAY_TYPES.indexOf(d.type));
@@ -147,7 +151,7 @@ export const encode = {
     return w.finish();
   },
   lock(l: LockRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.lock).uint(l.pk).str(l.id).sortedUints(l.offlineTagNumbers);
+    const w = w0().u8(KIND.lock).uint(l.pk).str(l.id).sortedUints(l.offlineTagNumbers);
     if (l.eom) {
       w.u8(l.eom.autoStart ? 2 : 1);
       writeRule(w, l.eom);
@@ -155,7 +159,7 @@ export const encode = {
     return w.finish();
   },
   group(g: GroupRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.group).uint(g.pk).uint(g.calendarPk).sortedUints(g.lockPks).uint(g.schedules.length);
+    const w = w0().u8(KIND.group).uint(g.pk).uint(g.calendarPk).sortedUints(g.lockPks).uint(g.schedules.length);
     for (const s of g.schedules) {
       w.uint(s.pk);
       writeRule(w, s);
@@ -163,13 +167,13 @@ export const encode = {
     return w.finish();
   },
   user(u: UserRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.user).uint(u.pk).uint(u.flags);
+    const w = w0().u8(KIND.user).uint(u.pk).uint(u.flags);
     writeOptionalInt(w, u.validFrom);
     writeOptionalInt(w, u.validUntil);
     return w.sortedUints(u.groupPks).finish();
   },
   tag(t: TagRecord): Uint8Array {
-    const w = new ByteWriter().u8(KIND.tag).uint(t.tagNumber);
+    const w = w0().u8(KIND.tag).uint(t.tagNumber);
     if (t.cardUid) w.bytes(t.cardUid);
     else w.uint(0);
     return w.uint(t.flags).uint(t.userPk).uint(t.issueCounter).finish();

@@ -20,9 +20,10 @@ for (let i = 1; i < MIGRATIONS.length; i++) {
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-export function runMigrations(db: Database.Database, target = LATEST_VERSION): number[] {
+/** `migrations` is for tests that need a failing or extra step; the app always runs `MIGRATIONS`. */
+export function runMigrations(db: Database.Database, target = LATEST_VERSION, migrations: readonly Migration[] = MIGRATIONS): number[] {
   const current = db.pragma('user_version', { simple: true }) as number;
-  const pending = MIGRATIONS.filter((m) => m.version > current && m.version <= target);
+  const pending = migrations.filter((m) => m.version > current && m.version <= target);
   if (pending.length === 0) return [];
   db.transaction(() => {
     for (const m of pending) {

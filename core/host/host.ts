@@ -1,0 +1,83 @@
+// The headless host: opens (or creates) an installation's database, makes sure there is a site and
+// an owner, starts the service and serves the REST API. Hardware drivers are wired by the composition
+// root (bin/, electron/) through the ports this host accepts.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildRestServer } from '../rest/server.ts';
+import { GatehouseService } from '../service/service.ts';
+import { openDatabase, type SiteDatabase } from '../store/db.ts';
+import { DATABASE_FILE } from './data-dir.ts';
+import { seedDemo } from './demo.ts';
+import { ensureSite } from './first-run.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+
+export interface HostOptions {
+  dataDir: string;
+  port: number;
+  /** Interface to listen on; 127.0.0.1 unless configured otherwise. */
+  host: string;
+  demo: boolean;
+  ownerPassword?: string;
+  version: string;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+export interface RunningHost {
+  url: string;
+  service: GatehouseService;
+  db: SiteDatabase;
+  server: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startHost(o: HostOptions): Promise<RunningHost> {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = acquireInstanceLock(o.dataDir);
+  let db: SiteDatabase | null = null;
+  try {
+    db = openDatabase(join(o.dataDir, DATABASE_FILE));
+    const first = ensureSite(db, { ownerPassword: o.ownerPassword, name: o.demo ? 'Harbour Campus (demo)' : undefined, timeZone: o.demo ? 'Europe/Amsterdam' : undefined });
+    if (first.generatedPassword) {
+      o.log(`Created operator 'owner' with password: ${first.generatedPassword}`);
+      o.log('(shown once; set GATEHOUSE_OWNER_PASSWORD to choose it yourself)');
+    }
+    const service = new GatehouseService(db, {
+      now: o.now,
+      log: (level, message, extra) => o.log(`[${level}] ${message}${extra instanceof Error ? `: ${extra.stack ?? extra.message}` : ''}`),
+    });
+    if (o.demo) {
+      const seeded = seedDemo(service, { now: o.now?.() ?? Date.now() });
+      if (seeded) o.log(`Demo site seeded: ${seeded.locks} doors on ${seeded.iqs} IQs, ${seeded.users} people, ${seeded.entries} entries. Demo operators: ${seeded.operators.join(', ')}`);
+      else o.log('Demo: the database already has a site model; not seeding again.');
+    }
+    const server = buildRestServer({ service, version: o.version });
+    const ticker = setInterval(() => service.engine.tick(), 3_600_000);
+    ticker.unref();
+    await server.listen({ port: o.port, host: o.host });
+    const addr = server.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : o.port;
+    const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+    const opened = db;
+    let closed = false;
+    return {
+      url,
+      service,
+      db: opened,
+      server,
+      async close() {
+        if (closed) return;
+        closed = true;
+        clearInterval(ticker);
+        await server.close();
+        opened.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    db?.close();
+    unlock();
+    throw e;
+  }
+}

@@ -1,0 +1,202 @@
+// The local CLP-compatible API as data: each route names the contract command or query it runs, how
+// the request becomes the command's input and how the result is shaped the way KS Connect shapes it.
+// Site-scoped routes live under /v1.1/sites/{site_id} (and /v1.2/...). docs/api.md lists them all.
+import { GatehouseError } from '../contract/errors.ts';
+import type { ContractName, ResultOf } from '../contract/contract.ts';
+import type { Page, UserDetail } from '../contract/results.ts';
+import type { User } from '../domain/model.ts';
+import { listQuery, nextPageLink, type Query } from './odata-input.ts';
+
+export interface RestRequest {
+  params: Record<string, string>;
+  query: Query;
+  body: unknown;
+  /** Absolute URL of this route without the query string (for next_page_link). */
+  baseUrl: string;
+  /** Looks a person up by site-user id or platform user id (KS uses the latter for memberships). */
+  resolveUserId(id: string): string;
+}
+
+export interface RestRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Path under /v1.1/sites/:site_id, or absolute when it starts with '/v1' or '/api'. */
+  path: string;
+  name: ContractName;
+  input(req: RestRequest): unknown;
+  output?(result: never, req: RestRequest): unknown;
+  status?: number;
+}
+
+function body(req: RestRequest): Record<string, unknown> {
+  const b = req.body;
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new GatehouseError('validation', 'The request body must be a JSON object', [{ path: '(body)', message: 'not an object' }]);
+  return b as Record<string, unknown>;
+}
+
+/** KS nests the person's profile under `user` with the platform id; both ids are returned. */
+export function restUser(u: User | UserDetail): Record<string, unknown> {
+  return {
+    ...u,
+    user: { id: u.user_id, first_name: u.first_name, last_name: u.last_name, email: u.email, has_profile: Boolean(u.first_name || u.last_name || u.email) },
+  };
+}
+
+const userAlias = (f: string) => (f.startsWith('user/') ? (f === 'user/id' ? 'user_id' : f.slice(5)) : f);
+
+function list<K extends ContractName>(path: string, name: K, opts: { alias?: (f: string) => string; item?: (x: never) => unknown; extra?: (req: RestRequest) => Record<string, unknown> } = {}): RestRoute {
+  return {
+    method: 'GET',
+    path,
+    name,
+    input: (req) => ({ ...listQuery(req.query, opts.alias), ...(opts.extra?.(req) ?? {}) }),
+    output: (result: Page<unknown>, req) => {
+      const q = listQuery(req.query, opts.alias);
+      return {
+        items: opts.item ? result.items.map((x) => opts.item!(x as never)) : result.items,
+        next_page_link: nextPageLink(req.baseUrl, req.query, q, result.count),
+        count: result.count,
+      };
+    },
+  };
+}
+
+const byId = (req: RestRequest) => ({ id: req.params.id });
+const patch = (req: RestRequest) => ({ ...body(req), id: req.params.id });
+const deleted = { status: 204, output: () => undefined };
+
+/** CLP's {add_ids, remove_ids} or KS v1.2's single {lock_id}/{user_id} body. */
+function membershipPatch(key: 'lock_id' | 'user_id', req: RestRequest, resolve: (id: string) => string) {
+  const b = body(req);
+  const ids = (v: unknown) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? resolve(x) : x)) : v);
+  if (key in b) {
+    const { [key]: one, ...rest } = b;
+    return { ...rest, id: req.params.id, add_ids: [typeof one === 'string' ? resolve(one) : one] };
+  }
+  return { ...b, id: req.params.id, add_ids: ids(b.add_ids), remove_ids: ids(b.remove_ids) };
+}
+
+export const ROUTES: RestRoute[] = [
+  // Site
+  { method: 'GET', path: '', name: 'site.get', input: () => ({}) },
+  { method: 'PATCH', path: '', name: 'site.update', input: (req) => body(req) },
+
+  // IQs
+  list('/iqs', 'iqs.list'),
+  { method: 'GET', path: '/iqs/:id', name: 'iqs.get', input: byId },
+  { method: 'POST', path: '/iqs', name: 'iqs.create', input: body, status: 201 },
+  { method: 'PATCH', path: '/iqs/:id', name: 'iqs.update', input: patch },
+  { method: 'DELETE', path: '/iqs/:id', name: 'iqs.delete', input: byId, ...deleted },
+
+  // Locks
+  list('/locks', 'locks.list'),
+  { method: 'GET', path: '/locks/:id', name: 'locks.get', input: byId },
+  { method: 'POST', path: '/locks', name: 'locks.create', input: body, status: 201 },
+  { method: 'PATCH', path: '/locks/:id', name: 'locks.update', input: patch },
+  { method: 'DELETE', path: '/locks/:id', name: 'locks.delete', input: byId, ...deleted },
+  { method: 'PATCH', path: '/locks/:id/locking', name: 'locks.set_locking', input: patch },
+  { method: 'GET', path: '/locks/:id/offline_keys', name: 'locks.offline_keys.list', input: byId, output: (tags: unknown[]) => ({ items: tags, next_page_link: null, count: tags.length }) },
+  { method: 'PATCH', path: '/locks/:id/offline_keys', name: 'locks.offline_keys.update', input: patch },
+  {
+    method: 'GET',
+    path: '/locks/:id/easy_office_mode_schedule',
+    name: 'locks.get',
+    input: byId,
+    output: (lock: ResultOf<'locks.get'>) => lock.easy_office_mode_schedule,
+  },
+  { method: 'PUT', path: '/locks/:id/easy_office_mode_schedule', name: 'locks.set_eom_schedule', input: (req) => ({ id: req.params.id, schedule: body(req) }), output: (lock: ResultOf<'locks.get'>) => lock.easy_office_mode_schedule },
+  { method: 'DELETE', path: '/locks/:id/easy_office_mode_schedule', name: 'locks.set_eom_schedule', input: (req) => ({ id: req.params.id, schedule: null }), ...deleted },
+
+  // Users (site users; `user.id` is the platform user id)
+  list('/users', 'users.list', { alias: userAlias, item: restUser }),
+  { method: 'GET', path: '/users/:id', name: 'users.get', input: byId, output: restUser },
+  { method: 'POST', path: '/users', name: 'users.create', input: body, output: restUser, status: 201 },
+  { method: 'PATCH', path: '/users/:id', name: 'users.update', input: patch, output: restUser },
+  { method: 'DELETE', path: '/users/:id', name: 'users.delete', input: byId, ...deleted },
+
+  // Tags
+  list('/tags', 'tags.list'),
+  { method: 'GET', path: '/tags/:id', name: 'tags.get', input: byId },
+  { method: 'POST', path: '/tags', name: 'tags.create', input: body, status: 201 },
+  { method: 'PATCH', path: '/tags/:id', name: 'tags.update', input: patch },
+  { method: 'DELETE', path: '/tags/:id', name: 'tags.delete', input: byId, ...deleted },
+
+  // Access groups
+  list('/access_groups', 'access_groups.list'),
+  { method: 'GET', path: '/access_groups/:id', name: 'access_groups.get', input: byId },
+  { method: 'POST', path: '/access_groups', name: 'access_groups.create', input: body, status: 201 },
+  { method: 'PATCH', path: '/access_groups/:id', name: 'access_groups.update', input: patch },
+  { method: 'DELETE', path: '/access_groups/:id', name: 'access_groups.delete', input: byId, ...deleted },
+  {
+    method: 'GET',
+    path: '/access_groups/:id/locks',
+    name: 'access_groups.get',
+    input: byId,
+    output: (g: ResultOf<'access_groups.get'>) => ({ items: g.locks, next_page_link: null, count: g.locks.length }),
+  },
+  { method: 'POST', path: '/access_groups/:id/locks', name: 'access_groups.locks.update', input: (req) => membershipPatch('lock_id', req, (x) => x), status: 201 },
+  { method: 'PATCH', path: '/access_groups/:id/locks', name: 'access_groups.locks.update', input: (req) => membershipPatch('lock_id', req, (x) => x) },
+  { method: 'DELETE', path: '/access_groups/:id/locks/:lock_id', name: 'access_groups.locks.update', input: (req) => ({ id: req.params.id, remove_ids: [req.params.lock_id] }), ...deleted },
+  list('/access_groups/:id/users', 'access_groups.users.list', { alias: userAlias, item: restUser, extra: (req) => ({ id: req.params.id }) }),
+  { method: 'POST', path: '/access_groups/:id/users', name: 'access_groups.users.update', input: (req) => membershipPatch('user_id', req, req.resolveUserId), status: 201 },
+  { method: 'PATCH', path: '/access_groups/:id/users', name: 'access_groups.users.update', input: (req) => membershipPatch('user_id', req, req.resolveUserId) },
+  {
+    method: 'DELETE',
+    path: '/access_groups/:id/users/:user_id',
+    name: 'access_groups.users.update',
+    input: (req) => ({ id: req.params.id, remove_ids: [req.resolveUserId(req.params.user_id!)] }),
+    ...deleted,
+  },
+  {
+    method: 'GET',
+    path: '/access_groups/:id/time_schedules',
+    name: 'access_groups.get',
+    input: byId,
+    output: (g: ResultOf<'access_groups.get'>) => ({ items: g.time_schedules, next_page_link: null, count: g.time_schedules.length }),
+  },
+  { method: 'POST', path: '/access_groups/:id/time_schedules', name: 'access_groups.time_schedules.create', input: (req) => ({ ...body(req), access_group_id: req.params.id }), status: 201 },
+  {
+    method: 'GET',
+    path: '/access_groups/:id/time_schedules/:ts',
+    name: 'access_groups.get',
+    input: byId,
+    output: (g: ResultOf<'access_groups.get'>, req) => {
+      const ts = g.time_schedules.find((t) => t.id === req.params.ts);
+      if (!ts) throw new GatehouseError('not_found', `Time schedule '${req.params.ts}' does not exist in this access group`);
+      return ts;
+    },
+  },
+  { method: 'PATCH', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: req.params.ts }) },
+  { method: 'PUT', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: req.params.ts }) },
+  { method: 'DELETE', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.delete', input: (req) => ({ id: req.params.ts }), ...deleted },
+
+  // Holiday calendars (Gatehouse extension)
+  { method: 'GET', path: '/holiday_calendars', name: 'holiday_calendars.list', input: () => ({}), output: (cals: unknown[]) => ({ items: cals, next_page_link: null, count: cals.length }) },
+  { method: 'POST', path: '/holiday_calendars', name: 'holiday_calendars.create', input: body, status: 201 },
+  { method: 'PATCH', path: '/holiday_calendars/:id', name: 'holiday_calendars.update', input: patch },
+  { method: 'DELETE', path: '/holiday_calendars/:id', name: 'holiday_calendars.delete', input: byId, ...deleted },
+
+  // Audit trail
+  list('/entries', 'entries.list'),
+
+  // Access check: explain() for (user or tag, lock, instant) (Gatehouse extension)
+  {
+    method: 'GET',
+    path: '/access_check',
+    name: 'access.explain',
+    input: (req) => {
+      const q = req.query;
+      const str = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
+      const bool = (k: string) => (str(k) === undefined ? undefined : str(k) === 'true' ? true : str(k) === 'false' ? false : str(k));
+      const userId = str('user_id');
+      return {
+        lock_id: str('lock_id'),
+        tag_number: str('tag_number'),
+        user_id: userId === undefined ? undefined : req.resolveUserId(userId),
+        at: str('at'),
+        privacy_mode: bool('privacy_mode'),
+        offline: bool('offline'),
+      };
+    },
+  },
+];
