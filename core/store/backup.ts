@@ -176,8 +176,10 @@ export function restoreDatabase(backupFile: string, targetFile: string): { previ
 
   let previous: string | null = null;
   if (fs.existsSync(targetFile)) {
+    // A hard link keeps the current file under its own name until the final rename replaces it, so
+    // there is no moment without a database at the target path.
     previous = `${targetFile}.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    fs.renameSync(targetFile, previous);
+    fs.linkSync(targetFile, previous);
   }
   // Sidecars move even without a main file: SQLite would replay a stale WAL or journal into the restored file.
   for (const s of SIDECARS) {

@@ -64,11 +64,22 @@ export function openDatabase(file: string, opts: OpenOptions = {}): SiteDatabase
     throw new NotAGatehouseDatabaseError(file, (e as Error).message);
   }
   try {
-    configure(raw, opts.readonly ?? false);
+    raw.pragma('busy_timeout = 5000');
+    raw.pragma('foreign_keys = ON');
     const version = raw.pragma('user_version', { simple: true }) as number;
     if (version > LATEST_VERSION) throw new DatabaseFromFutureError(version, LATEST_VERSION);
+    if (version === 0) {
+      // Never lay our schema over another application's SQLite file.
+      const foreign = raw.prepare(`SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).get() as { n: number };
+      if (foreign.n > 0) throw new NotAGatehouseDatabaseError(file, 'it already holds tables that Gatehouse did not create');
+    }
     checkIntegrity(raw);
-    if (!opts.readonly) runMigrations(raw, opts.targetVersion ?? LATEST_VERSION);
+    if (!opts.readonly) {
+      raw.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk when it returns, so whatever we acknowledge survives a power cut.
+      raw.pragma('synchronous = FULL');
+      runMigrations(raw, opts.targetVersion ?? LATEST_VERSION);
+    }
   } catch (e) {
     raw.close();
     const code = (e as { code?: string }).code;
@@ -94,16 +105,6 @@ export function openDatabase(file: string, opts: OpenOptions = {}): SiteDatabase
       }
     },
   };
-}
-
-function configure(raw: Raw, readonly: boolean): void {
-  raw.pragma('busy_timeout = 5000');
-  if (!readonly) {
-    raw.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk when it returns, so whatever we acknowledge survives a power cut.
-    raw.pragma('synchronous = FULL');
-  }
-  raw.pragma('foreign_keys = ON');
 }
 
 function checkIntegrity(raw: Raw): void {

@@ -202,15 +202,17 @@ export const hardwareHandlers: HandlerGroup<Names> = {
     const missing = add_ids.filter((t) => !getTag(ctx.db, t));
     if (missing.length) throw invalid(`add_ids: tag '${missing[0]}' does not exist`, missing.map((t) => ({ path: 'add_ids', message: `no tag '${t}'` })));
     const current = lock.offline_access_keys_count - removed.length;
-    const fresh = add_ids.filter((t) => !offlineKeyTags(ctx.db, id).some((k) => k.id === t));
-    if (current + new Set(fresh).size > lock.offline_access_keys_limit) {
+    const held = new Set(offlineKeyTags(ctx.db, id).map((k) => k.id));
+    // Only keys not yet held are inserted: the slot-limit trigger fires even for an insert that would be ignored.
+    const fresh = [...new Set(add_ids)].filter((t) => !held.has(t));
+    if (current + fresh.length > lock.offline_access_keys_limit) {
       throw new GatehouseError(
         'conflict',
-        `${lock.customer_reference} has ${lock.offline_access_keys_limit} offline-access slots and ${current} are in use; ${new Set(fresh).size} more do not fit`,
+        `${lock.customer_reference} has ${lock.offline_access_keys_limit} offline-access slots and ${current} are in use; ${fresh.length} more do not fit`,
         [{ path: 'add_ids', message: 'offline_access_keys_limit reached' }],
       );
     }
-    const added = add_ids.filter((t) => addOfflineKey(ctx.db, id, t, ctx.nowIso));
+    const added = fresh.filter((t) => addOfflineKey(ctx.db, id, t, ctx.nowIso));
     ctx.log({ target_type: 'lock', target_id: id, before: { removed_tag_ids: removed }, after: { added_tag_ids: added } });
     return getLock(ctx.db, id)!;
   },

@@ -4,5 +4,6 @@ import { adminHandlers } from './admin.ts';
 import { hardwareHandlers } from './hardware.ts';
 import { peopleHandlers } from './people.ts';
 import { siteHandlers } from './site.ts';
+import { siteDocumentHandlers } from './site-document.ts';
 
-export const handlers: Handlers = { ...siteHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers };
+export const handlers: Handlers = { ...siteHandlers, ...siteDocumentHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers };

@@ -327,3 +327,25 @@ describe('migration 0010 (initial)', () => {
     expect(() => entry('e1')).toThrow(/UNIQUE constraint failed: entries.source, entries.source_event_id/);
   });
 });
+
+describe('opening a file that belongs to another application', () => {
+  it('refuses to lay the schema over foreign tables and leaves the file alone', async () => {
+    const { mkdtempSync, rmSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const Database = (await import('better-sqlite3')).default;
+    const { openDatabase, NotAGatehouseDatabaseError } = await import('../db.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gh-foreign-'));
+    try {
+      const file = join(dir, 'recipes.db');
+      const other = new Database(file);
+      other.exec("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('soup')");
+      other.close();
+      const before = readFileSync(file);
+      expect(() => openDatabase(file)).toThrow(NotAGatehouseDatabaseError);
+      expect(readFileSync(file).equals(before)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
