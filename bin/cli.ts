@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { GatehouseError } from '../core/contract/errors.ts';
 import { defaultDataDir, DATABASE_FILE } from '../core/host/data-dir.ts';
-import { startHost } from '../core/host/host.ts';
+import { startHost, type RunningHost } from '../core/host/host.ts';
 import { acquireInstanceLock, assertNotRunning } from '../core/host/instance-lock.ts';
 import { ensureSite } from '../core/host/first-run.ts';
 import { systemActor } from '../core/service/actor.ts';
@@ -71,7 +71,18 @@ program
   .option('--host <address>', 'interface to listen on (default: this machine only)', process.env.GATEHOUSE_HOST ?? '127.0.0.1')
   .option('--demo', 'seed a demo site on first run')
   .action(async (o: { port: number; host: string; demo?: boolean }) => {
-    const host = await startHost({
+    // Signals are handled from the start: a stop requested while starting up takes effect once the
+    // host is up, so the database is always closed cleanly.
+    let host: RunningHost | null = null;
+    let stopping: string | null = null;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = signal;
+      if (host) shutdown(host, signal);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    host = await startHost({
       dataDir: dataDir(),
       port: o.port,
       host: o.host,
@@ -82,22 +93,19 @@ program
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
     say(`REST API: ${host.url}/v1.1/sites — health: ${host.url}/api/health`);
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      say(`${signal}: stopping`);
-      host.close().then(
-        () => process.exit(0),
-        (e) => {
-          process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    if (stopping) shutdown(host, stopping);
   });
+
+function shutdown(host: RunningHost, signal: string): void {
+  say(`${signal}: stopping`);
+  host.close().then(
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
 
 const users = program.command('users').description('people');
 users

@@ -25,6 +25,8 @@ export interface FieldSpec {
   values?: readonly string[];
   /** Default true. */
   sortable?: boolean;
+  /** Trusted expression to sort by when it differs from `column` (e.g. with COLLATE NOCASE, to match an index). */
+  sortExpr?: string;
   /**
    * datetime only: 'iso' (default) is TEXT in toISOString() form, which sorts chronologically
    * as text; 'epoch_ms' is an INTEGER of milliseconds since the epoch.
@@ -64,7 +66,7 @@ export function orderByToSql(order: OrderBy[], fields: FieldMap, tieBreaker: str
     if (direction !== 'asc' && direction !== 'desc') {
       throw new FilterFieldError(`Invalid sort direction for field '${field}': expected asc or desc`, field);
     }
-    return `${columnSql(spec)} ${direction.toUpperCase()}`;
+    return `${spec.sortExpr ?? columnSql(spec)} ${direction.toUpperCase()}`;
   });
   terms.push(`${tieBreaker} ${order.at(-1)?.direction === 'desc' ? 'DESC' : 'ASC'}`);
   return terms.join(', ');

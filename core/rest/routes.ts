@@ -2,7 +2,7 @@
 // the request becomes the command's input and how the result is shaped the way KS Connect shapes it.
 // Site-scoped routes live under /v1.1/sites/{site_id} (and /v1.2/...). docs/api.md lists them all.
 import { GatehouseError } from '../contract/errors.ts';
-import type { ContractName, ResultOf } from '../contract/contract.ts';
+import type { ContractName, InputOf, QueryName, ResultOf } from '../contract/contract.ts';
 import type { Page, UserDetail } from '../contract/results.ts';
 import type { User } from '../domain/model.ts';
 import { listQuery, nextPageLink, type Query } from './odata-input.ts';
@@ -15,6 +15,8 @@ export interface RestRequest {
   baseUrl: string;
   /** Looks a person up by site-user id or platform user id (KS uses the latter for memberships). */
   resolveUserId(id: string): string;
+  /** Runs a contract query as the caller, for checks a route makes before its command. */
+  read<K extends QueryName>(name: K, input: InputOf<K>): ResultOf<K>;
 }
 
 export interface RestRoute {
@@ -64,6 +66,16 @@ function list<K extends ContractName>(path: string, name: K, opts: { alias?: (f:
 const byId = (req: RestRequest) => ({ id: req.params.id });
 const patch = (req: RestRequest) => ({ ...body(req), id: req.params.id });
 const deleted = { status: 204, output: () => undefined };
+
+/** The time schedule id of the path, checked like any id and required to belong to the path's group (the commands only take the schedule's id). */
+function scheduleIdOf(req: RestRequest, opts: { inGroup: boolean }): string {
+  const ts = req.params.ts ?? '';
+  if (ts.length === 0 || ts.length > 64) throw new GatehouseError('validation', `ts: a time schedule id has 1 to 64 characters, not ${ts.length}`, [{ path: 'ts', message: 'must be 1 to 64 characters' }]);
+  if (opts.inGroup && !req.read('access_groups.get', { id: req.params.id! }).time_schedules.some((t) => t.id === ts)) {
+    throw new GatehouseError('not_found', `Time schedule '${ts}' does not exist in access group '${req.params.id}'`);
+  }
+  return ts;
+}
 
 /** CLP's {add_ids, remove_ids} or KS v1.2's single {lock_id}/{user_id} body. */
 function membershipPatch(key: 'lock_id' | 'user_id', req: RestRequest, resolve: (id: string) => string) {
@@ -159,16 +171,19 @@ export const ROUTES: RestRoute[] = [
     method: 'GET',
     path: '/access_groups/:id/time_schedules/:ts',
     name: 'access_groups.get',
-    input: byId,
+    input: (req) => {
+      scheduleIdOf(req, { inGroup: false });
+      return byId(req);
+    },
     output: (g: ResultOf<'access_groups.get'>, req) => {
       const ts = g.time_schedules.find((t) => t.id === req.params.ts);
       if (!ts) throw new GatehouseError('not_found', `Time schedule '${req.params.ts}' does not exist in this access group`);
       return ts;
     },
   },
-  { method: 'PATCH', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: req.params.ts }) },
-  { method: 'PUT', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: req.params.ts }) },
-  { method: 'DELETE', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.delete', input: (req) => ({ id: req.params.ts }), ...deleted },
+  { method: 'PATCH', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: scheduleIdOf(req, { inGroup: true }) }) },
+  { method: 'PUT', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.update', input: (req) => ({ ...body(req), id: scheduleIdOf(req, { inGroup: true }) }) },
+  { method: 'DELETE', path: '/access_groups/:id/time_schedules/:ts', name: 'access_groups.time_schedules.delete', input: (req) => ({ id: scheduleIdOf(req, { inGroup: true }) }), ...deleted },
 
   // Holiday calendars (Gatehouse extension)
   { method: 'GET', path: '/holiday_calendars', name: 'holiday_calendars.list', input: () => ({}), output: (cals: unknown[]) => ({ items: cals, next_page_link: null, count: cals.length }) },

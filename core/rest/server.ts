@@ -94,6 +94,7 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
             body: req.body,
             baseUrl: `${req.protocol}://${req.host}${req.url.split('?')[0]}`,
             resolveUserId: (id) => resolveUserId(service, actor, id),
+            read: (name, input) => service.call(actor, name, input, { ip: req.ip }) as never,
           };
           const input = route.input(restReq);
           const result = service.call(actor, route.name, input, { ip: req.ip });

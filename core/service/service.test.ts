@@ -15,8 +15,6 @@ import { GatehouseService } from './service.ts';
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const OWNER_PASSWORD = 'correct horse battery';
 const PASSWORD = 'a long enough password';
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 const open: SiteDatabase[] = [];
 afterEach(() => {
@@ -541,7 +539,7 @@ describe('invalid input writes nothing', () => {
       code: 'validation',
       field: 'end_date',
     },
-    { what: 'bad time of day', name: 'access_groups.time_schedules.update', input: (f) => ({ id: 'x', monday: true, start_time: '25:00', end_time: '17:00' }), code: 'validation', field: 'start_time' },
+    { what: 'bad time of day', name: 'access_groups.time_schedules.update', input: () => ({ id: 'x', monday: true, start_time: '25:00', end_time: '17:00' }), code: 'validation', field: 'start_time' },
     { what: 'valid_until before valid_from', name: 'users.create', input: () => ({ last_name: 'X', valid_from: '2026-05-01T00:00:00Z', valid_until: '2026-04-01T00:00:00Z' }), code: 'validation', field: 'valid_until' },
     { what: 'valid_until before the stored valid_from', name: 'users.update', input: (f) => ({ id: f.bob.id, valid_until: '2025-12-31T00:00:00Z' }), code: 'validation', field: 'valid_until' },
     { what: 'instant without offset', name: 'users.update', input: (f) => ({ id: f.bob.id, valid_until: '2026-03-01T00:00:00' }), code: 'validation', field: 'valid_until' },
@@ -696,9 +694,9 @@ describe('offline-access keys', () => {
     const swapped = s.svc.run(s.sys, 'locks.offline_keys.update', { id: f.storeRoom.id, remove_ids: [f.bobTag.id], add_ids: [f.spareTag.id] });
     expect(swapped.offline_access_keys_count).toBe(2);
     expect(s.svc.run(s.sys, 'locks.offline_keys.list', { id: f.storeRoom.id }).map((t) => t.id)).toEqual([f.aliceTag.id, f.spareTag.id]);
-    // A bigger limit makes room.
+    // A bigger limit makes room (a tag listed twice takes one slot).
     s.svc.run(s.sys, 'locks.update', { id: f.storeRoom.id, offline_access_keys_limit: 3 });
-    expect(s.svc.run(s.sys, 'locks.offline_keys.update', { id: f.storeRoom.id, add_ids: [f.bobTag.id] }).offline_access_keys_count).toBe(3);
+    expect(s.svc.run(s.sys, 'locks.offline_keys.update', { id: f.storeRoom.id, add_ids: [f.bobTag.id, f.bobTag.id] }).offline_access_keys_count).toBe(3);
   });
 
   it('an offline key opens its lock only while the lock is offline', () => {

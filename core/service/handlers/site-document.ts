@@ -102,22 +102,30 @@ function currentCounts(db: ReadDb): Omit<SiteDocumentCounts, 'time_schedules'> &
   return { ...c, total: Object.values(c).reduce((a, b) => a + b, 0) };
 }
 
-function describeCounts(c: Omit<SiteDocumentCounts, 'time_schedules'>): string {
-  const parts = Object.entries(c)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} ${k.replace('_', ' ')}`);
-  return parts.join(', ');
+const LABELS: Record<ModelTable, [string, string]> = {
+  iqs: ['IQ', 'IQs'],
+  locks: ['lock', 'locks'],
+  users: ['person', 'people'],
+  tags: ['tag', 'tags'],
+  access_groups: ['access group', 'access groups'],
+  holiday_calendars: ['holiday calendar', 'holiday calendars'],
+};
+
+function describeCounts(c: Record<ModelTable, number>): string {
+  return (Object.keys(LABELS) as ModelTable[])
+    .filter((k) => c[k] > 0)
+    .map((k) => `${c[k]} ${LABELS[k][c[k] === 1 ? 0 : 1]}`)
+    .join(', ');
 }
 
-const PROGRESS_STEP = 500;
-
-/** Progress in steps of PROGRESS_STEP records (and always the last one) through ctx.meta.onProgress. */
+/** Reports progress through ctx.meta.onProgress: at the start, every 1 % and at the end. */
 function progress(ctx: CommandContext, total: number, phase: string): () => void {
+  const every = Math.max(1, Math.floor(total / 100));
   let done = 0;
   ctx.meta.onProgress?.(0, total, phase);
   return () => {
     done++;
-    if (done % PROGRESS_STEP === 0 || done === total) ctx.meta.onProgress?.(done, total, phase);
+    if (done % every === 0 || done === total) ctx.meta.onProgress?.(done, total, phase);
   };
 }
 

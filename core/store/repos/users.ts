@@ -11,8 +11,8 @@ export const toUser = (row: SqlRow): User => withBooleans<User>(row, BOOLS);
 export const USER_FIELDS: FieldMap = {
   id: { column: 'u.id', type: 'string' },
   user_id: { column: 'u.user_id', type: 'string' },
-  first_name: { column: 'u.first_name', type: 'string' },
-  last_name: { column: 'u.last_name', type: 'string' },
+  first_name: { column: 'u.first_name', type: 'string', sortExpr: 'u.first_name COLLATE NOCASE' },
+  last_name: { column: 'u.last_name', type: 'string', sortExpr: 'u.last_name COLLATE NOCASE' },
   email: { column: 'u.email', type: 'string' },
   alias: { column: 'u.alias', type: 'string' },
   phone: { column: 'u.phone', type: 'string' },
