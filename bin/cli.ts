@@ -1,6 +1,6 @@
 // The `gatehouse` command: the headless host and maintenance tasks. This is also a composition root:
 // it is where hardware drivers get wired to the core's ports.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
@@ -45,15 +45,27 @@ function progress(label: string) {
 
 /** Opens the installation for a maintenance task that writes; refuses while a server runs on it. */
 function withService<T>(dataDir: string, fn: (svc: GatehouseService) => T): T {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = acquireInstanceLock(dataDir);
   const db = openDatabase(join(dataDir, DATABASE_FILE));
   try {
-    ensureSite(db, { ownerPassword: process.env.GATEHOUSE_OWNER_PASSWORD });
+    const first = ensureSite(db, { ownerPassword: process.env.GATEHOUSE_OWNER_PASSWORD });
+    if (first.generatedPassword) {
+      say(`Created operator 'owner' with password: ${first.generatedPassword}`);
+      say('(shown once; set GATEHOUSE_OWNER_PASSWORD to choose it yourself)');
+    }
     return fn(new GatehouseService(db));
   } finally {
     db.close();
     unlock();
   }
+}
+
+/** Opens an installation that must already exist (read-only tasks must not create one). */
+function openExisting(dataDir: string) {
+  const file = join(dataDir, DATABASE_FILE);
+  if (!existsSync(file)) throw new GatehouseError('not_found', `There is no Gatehouse installation in ${dataDir} (no ${DATABASE_FILE}); pass --data DIR`);
+  return openDatabase(file);
 }
 
 const program = new Command()
@@ -128,7 +140,7 @@ program
   .command('backup <file>')
   .description('write an online backup of the database (safe while the server runs)')
   .action(async (file: string) => {
-    const db = openDatabase(join(dataDir(), DATABASE_FILE));
+    const db = openExisting(dataDir());
     try {
       const r = await backupDatabase(db, resolve(file), progress('backup'));
       say(`Backup written: ${r.file} (${r.bytes} bytes)`);
@@ -153,7 +165,7 @@ site
   .command('export [file]')
   .description('write the site model as JSON (to stdout without a file)')
   .action((file: string | undefined) => {
-    const db = openDatabase(join(dataDir(), DATABASE_FILE));
+    const db = openExisting(dataDir());
     try {
       const doc = new GatehouseService(db).run(systemActor(actorName()), 'site.export', {});
       const text = `${JSON.stringify(doc, null, 2)}\n`;

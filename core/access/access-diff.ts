@@ -19,6 +19,8 @@ export function accessDiff(before: AccessSnapshot, after: AccessSnapshot, opts: 
   const changes: AccessChange[] = [];
   const users = new Set<string>();
   const locks = new Set<string>();
+  // A tag's own line adds nothing when the person's line already says the same about that door.
+  const personLines = new Set<string>();
   const record = (user: SnapshotUser, tagNumber: string | null, lockId: string, ib: Interval[], ia: Interval[]) => {
     const lockName = (after.locks.get(lockId) ?? before.locks.get(lockId))!.customer_reference;
     for (const [change, list] of [
@@ -26,6 +28,9 @@ export function accessDiff(before: AccessSnapshot, after: AccessSnapshot, opts: 
       ['loses', subtract(ib, ia)],
     ] as const) {
       if (list.length === 0) continue;
+      const line = `${user.id}|${lockId}|${change}`;
+      if (tagNumber === null) personLines.add(line);
+      else if (personLines.has(line)) continue;
       users.add(user.id);
       locks.add(lockId);
       changes.push({

@@ -1,6 +1,7 @@
 // site.export / site.import (docs/site-document.md): a round trip keeps the model and every access
 // decision, a bad document is refused whole with every problem named, and nothing is written unless
 // the whole import succeeds.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../contract/errors.ts';
 import { ensureSite } from '../host/first-run.ts';
@@ -421,6 +422,17 @@ describe('site import', () => {
     a.svc.run(sys, 'site.import', { document: clone(doc), replace: true });
     expect(a.svc.run(sys, 'site.export', {})).toEqual(expectedAfterImport(doc, a));
     expect(decisions(a.svc, doc)).toEqual(before);
+  });
+
+  it('imports the example in docs/site-document.md, resetting its device state', () => {
+    const text = readFileSync(new URL('../../docs/site-document.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(text)![1]!) as SiteDocument;
+    const b = installation();
+    expect(b.svc.run(sys, 'site.import', { document: example }).counts).toEqual({ iqs: 1, locks: 1, users: 1, tags: 1, access_groups: 1, holiday_calendars: 1, time_schedules: 1 });
+    const after = b.svc.run(sys, 'site.export', {});
+    expect(after).toEqual(expectedAfterImport(example, b));
+    expect(after.site.customer_reference).toBe('Harbour Office');
+    expect(b.svc.run(sys, 'access.decide', { tag_number: '0000000001', lock_id: example.locks[0]!.id, at: '2026-03-02T08:00:00Z' }).granted).toBe(true);
   });
 
   it('dry_run checks and counts but writes nothing', () => {

@@ -281,6 +281,10 @@ describe('CRUD through the service', () => {
     expect(pages.flatMap(names)).toEqual(all);
     expect(s.svc.run(s.sys, 'users.list', { filter: tree, top: 1, skip: 1 })).toMatchObject({ count: 3, items: [{ first_name: 'Dirk' }] });
 
+    // Names sort regardless of case: a lowercase prefix ('van Dijk') does not go to the end.
+    s.svc.run(s.sys, 'users.create', { first_name: 'Lotte', last_name: 'van Dijk' });
+    expect(names(s.svc.run(s.sys, 'users.list', { filter: { op: 'eq', field: 'kind', value: 'employee' } }))).toEqual(['Alice', 'Joke', 'Lotte', 'Gijs']);
+
     // A field the resource does not have is refused, naming it.
     expectFailure(() => s.svc.run(s.sys, 'users.list', { filter: { op: 'eq', field: 'password', value: 'x' } }), 'invalid_filter', 'password');
     expectFailure(() => s.svc.run(s.sys, 'users.list', { order_by: [{ field: 'shoe_size', direction: 'asc' }] }), 'invalid_filter', 'shoe_size');
@@ -422,12 +426,15 @@ describe('operators, roles and sign-in', () => {
     expectFailure(() => s.svc.run(admin, 'operators.delete', { id: owner.id }), 'forbidden');
     expectFailure(() => s.svc.run(admin, 'api_clients.create', { customer_reference: 'Backdoor', role: 'owner' }), 'forbidden');
     const clerk = s.svc.run(s.sys, 'operators.create', { username: 'clerk', display_name: 'Clerk', role: 'front_desk', password: PASSWORD });
+    const clerkToken = s.svc.run(null, 'auth.login', { username: 'clerk', password: PASSWORD }).token;
     const afterClerk = dump(s.db);
     expectFailure(() => s.svc.run(admin, 'operators.update', { id: clerk.id, role: 'owner' }), 'forbidden');
     expect(dump(s.db)).toEqual(afterClerk);
     expect(before.operators).toHaveLength(2);
     // What an admin may do: manage everyone else.
     expect(s.svc.run(admin, 'operators.update', { id: clerk.id, role: 'installer' }).role).toBe('installer');
+    // A changed role ends the operator's sessions.
+    expect(s.svc.authenticate(clerkToken)).toBeNull();
     s.svc.run(admin, 'operators.delete', { id: clerk.id });
     expect(s.svc.run(admin, 'operators.list', {}).map((o) => o.username)).toEqual(['admin', 'owner']);
   });
@@ -758,6 +765,14 @@ describe('access decisions follow every change at once', () => {
     s.svc.run(s.sys, 'access_groups.time_schedules.update', { id: sched.id, ...weekdays, start_time: '12:00', end_time: '13:00' });
     expect(decide().reason).toBe('outside_schedule');
     expect(decide('2026-03-02T12:30:00+01:00').granted).toBe(true);
+
+    s.svc.run(s.sys, 'access_groups.delete', { id: f.annex.id });
+    expect(s.svc.run(s.sys, 'access.decide', { tag_number: f.bobTag.tag_number, lock_id: f.annexDoor.id }).reason).toBe('no_access');
+    s.svc.run(s.sys, 'users.delete', { id: f.alice.id });
+    expect(decide().reason).toBe('no_access');
+    s.svc.run(s.sys, 'tags.update', { id: f.aliceTag.id, user_id: f.bob.id });
+    s.svc.run(s.sys, 'access_groups.users.update', { id: f.office.id, add_ids: [f.bob.id] });
+    expect(decide('2026-03-02T12:30:00+01:00')).toMatchObject({ granted: true, access_group_id: f.office.id });
 
     s.svc.run(s.sys, 'locks.update', { id: f.frontDoor.id, iq_id: f.iqB.id });
     s.svc.run(s.sys, 'iqs.update', { id: f.iqB.id, time_zone: 'America/New_York' });

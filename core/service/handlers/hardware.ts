@@ -187,7 +187,7 @@ export const hardwareHandlers: HandlerGroup<Names> = {
   },
   'locks.set_eom_schedule'(ctx, { id, schedule }) {
     const before = must(getLock(ctx.db, id), 'Lock', id);
-    setEomSchedule(ctx.db, id, schedule);
+    setEomSchedule(ctx.db, id, schedule, ctx.nowIso);
     const after = getLock(ctx.db, id)!;
     ctx.log({ target_type: 'lock', target_id: id, before: before.easy_office_mode_schedule, after: after.easy_office_mode_schedule });
     return after;

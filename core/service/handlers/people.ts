@@ -106,6 +106,11 @@ export const peopleHandlers: HandlerGroup<Names> = {
     if (missing.length) throw notFound('User', missing.join("', '"));
     for (const before of users as User[]) {
       const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+      if (after.valid_from && after.valid_until && after.valid_until <= after.valid_from) {
+        throw invalid(`patch.valid_until: ${before.first_name} ${before.last_name} is valid only from ${after.valid_from}; valid_until must be later`, [
+          { path: 'patch.valid_until', message: `before valid_from of user '${before.id}'` },
+        ]);
+      }
       updateUser(ctx.db, after);
       const d = delta(before, after);
       if (d) ctx.log({ target_type: 'user', target_id: before.id, ...d });

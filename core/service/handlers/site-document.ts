@@ -193,7 +193,7 @@ function writeModel(ctx: CommandContext, doc: ParsedSiteDocument): void {
       updated_at: l.updated_at,
     };
     insertLock(ctx.db, lock);
-    if (l.easy_office_mode_schedule) setEomSchedule(ctx.db, l.id, l.easy_office_mode_schedule);
+    if (l.easy_office_mode_schedule) setEomSchedule(ctx.db, l.id, l.easy_office_mode_schedule, l.updated_at);
     step();
   }
   for (const u of doc.users) {

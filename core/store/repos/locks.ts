@@ -96,7 +96,8 @@ function lockParams(lock: Lock): SqlRow {
   };
 }
 
-export function setEomSchedule(db: WriteDb, lockId: string, s: EasyOfficeModeSchedule | null): void {
+export function setEomSchedule(db: WriteDb, lockId: string, s: EasyOfficeModeSchedule | null, now: string): void {
+  stmt(db, 'UPDATE locks SET updated_at = ? WHERE id = ?').run(now, lockId);
   stmt(db, 'DELETE FROM lock_eom_schedules WHERE lock_id = ?').run(lockId);
   if (!s) return;
   stmt(
