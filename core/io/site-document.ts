@@ -167,25 +167,6 @@ type Assignable<A extends B, B> = A;
 export type _ExportIsImportable = Assignable<SiteDocument, SiteDocumentInput>;
 
 // ── Device state on import ──────────────────────────────────────────────────────────────────────
-// A new installation has not talked to the hardware yet, so an imported IQ or lock starts as a freshly
-// registered one does (iqs.create / locks.create) until the hub reports in.
-
-export const DEVICE_STATE_IQ = { online: false, data_sync_state: 'not_synced', signal_strength: null, revision: 0 } as const satisfies Partial<Iq>;
-
-export function deviceStateLock(iqId: string | null) {
-  return {
-    iq_link_state: iqId ? 'attached_pending' : 'detached',
-    locked_state: 'locked',
-    battery_level: 'unknown',
-    left_open_alarm: false,
-    intrusion_alarm: false,
-    tamper: false,
-    privacy_mode: false,
-    online: false,
-    office_mode: 'none',
-  } as const satisfies Partial<Lock>;
-}
-
 // ── Checking a document ─────────────────────────────────────────────────────────────────────────
 
 export function documentCounts(doc: Pick<ParsedSiteDocument, 'iqs' | 'locks' | 'users' | 'tags' | 'access_groups' | 'holiday_calendars'>): SiteDocumentCounts {

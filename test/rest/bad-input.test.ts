@@ -49,7 +49,7 @@ async function send(r: Send): Promise<Reply> {
   if (r.body !== undefined) headers['content-type'] = r.contentType ?? 'application/json';
   const res = await fetch(host.url + r.path, { method: r.method, headers, body: r.body });
   const text = await res.text();
-  let body: Reply['body'] = {};
+  let body: Reply['body'];
   try {
     body = text ? (JSON.parse(text) as Reply['body']) : {};
   } catch {

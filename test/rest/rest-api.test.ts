@@ -54,7 +54,7 @@ const ok = <T>(r: Reply<T>, status = 200): T => {
   return r.body;
 };
 /** `path` with OData options, encoded the way curl --data-urlencode does. */
-const odata = (path: string, q: Record<string, string | number>) => `${api(path)}?${new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString()}`;
+const odata = (path: string, q: Record<string, string | number>) => `${api(path)}?${new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 
 async function passwordToken(username: string, password: string): Promise<Reply> {
   return http('POST', '/connect/token', { token: null, form: { grant_type: 'password', username, password } });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GatehouseError, invalid } from '../../contract/errors.ts';
+import { DEVICE_STATE_IQ, deviceStateLock } from '../../domain/device-state.ts';
 import type { Iq, Lock } from '../../domain/model.ts';
 import { formatWallTime } from '../../time/local.ts';
 import { liveOffsetFn, wallTimeOf } from '../../time/zone.ts';
@@ -51,14 +52,11 @@ export const hardwareHandlers: HandlerGroup<Names> = {
       mac: input.mac,
       customer_reference: input.customer_reference,
       time_zone: input.time_zone ?? getSite(ctx.db)!.time_zone,
-      online: false,
-      data_sync_state: 'not_synced',
-      signal_strength: null,
+      ...DEVICE_STATE_IQ,
       subscribed: input.subscribed,
       reset_date: null,
       firmware: input.firmware,
       serial: input.serial,
-      revision: 0,
       created_at: ctx.nowIso,
       updated_at: ctx.nowIso,
     };
@@ -88,15 +86,7 @@ export const hardwareHandlers: HandlerGroup<Names> = {
     const lock: Lock = {
       id: newId(),
       ...input,
-      iq_link_state: input.iq_id ? 'attached_pending' : 'detached',
-      locked_state: 'locked',
-      battery_level: 'unknown',
-      left_open_alarm: false,
-      intrusion_alarm: false,
-      tamper: false,
-      privacy_mode: false,
-      online: false,
-      office_mode: 'none',
+      ...deviceStateLock(input.iq_id),
       offline_access_keys_count: 0,
       easy_office_mode_schedule: null,
       created_at: ctx.nowIso,

@@ -8,8 +8,6 @@ import type { SiteDocumentCounts } from '../../contract/results.ts';
 import type { Iq, Lock } from '../../domain/model.ts';
 import {
   checkSiteDocument,
-  deviceStateLock,
-  DEVICE_STATE_IQ,
   documentCounts,
   SITE_DOCUMENT_FORMAT,
   SITE_DOCUMENT_VERSION,
@@ -37,6 +35,7 @@ import { addOfflineKey, deleteLock, getLock, insertLock, offlineKeyTags, setEomS
 import { getSite, updateSite } from '../../store/repos/site.ts';
 import { deleteTag, getTag, insertTag } from '../../store/repos/tags.ts';
 import { deleteUser, getUser, insertUser } from '../../store/repos/users.ts';
+import { DEVICE_STATE_IQ, deviceStateLock } from '../../domain/device-state.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
 import { must } from './common.ts';
 

@@ -10,17 +10,7 @@ import type { SqlRow } from './rows.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface LogRecord {
-  at: string;
-  actor_kind: string;
-  actor_id: string | null;
-  actor_name: string;
-  command: string;
-  target_type: string;
-  target_id: string | null;
-  before: unknown;
-  after: unknown;
-}
+export type LogRecord = Omit<OperatorLogEntry, 'seq'>;
 
 function rowHash(prev: string, seq: number, r: { at: string; actor_kind: string; actor_id: string | null; actor_name: string; command: string; target_type: string; target_id: string | null; before: string | null; after: string | null }): string {
   const body = JSON.stringify([seq, r.at, r.actor_kind, r.actor_id, r.actor_name, r.command, r.target_type, r.target_id, r.before, r.after]);
