@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract } from '../../core/contract/contract.ts';
+import { can, PERMISSIONS, type Permission } from '../../core/contract/permissions.ts';
+import { OPERATOR_ROLES, type OperatorRole } from '../../core/domain/enums.ts';
 import { startHost, type RunningHost } from '../../core/host/host.ts';
 import type { FieldMap } from '../../core/query/filter-sql.ts';
 import { ROUTES, type RestRoute } from '../../core/rest/routes.ts';
@@ -99,6 +101,19 @@ describe('docs/api.md', () => {
       expect(documented.filter((d) => !known.has(d))).toEqual([]);
       expect(documented.length).toBe(new Set(documented).size);
     });
+  });
+
+  it('has the permissions of each role as core/contract/permissions.ts gives them', () => {
+    const [header, ...rows] = tableRows(DOC).filter((cells) => cells[0] === 'Permission' || (cells[0]?.startsWith('`') && backticked(cells[0]).every((p) => (PERMISSIONS as readonly string[]).includes(p))));
+    const roles = header!.slice(1);
+    expect([...roles].sort()).toEqual([...OPERATOR_ROLES].sort());
+    const documented = new Set(rows.flatMap((cells) => backticked(cells[0]!)));
+    expect([...documented].sort()).toEqual([...PERMISSIONS].sort());
+    for (const cells of rows) {
+      for (const permission of backticked(cells[0]!)) {
+        roles.forEach((role, i) => expect(cells[i + 1] === '✓', `${role} ${permission}`).toBe(can(role as OperatorRole, permission as Permission)));
+      }
+    }
   });
 
   describe('filterable fields', () => {
