@@ -221,7 +221,9 @@ export class GatehouseService {
 export function parseInput(schema: z.ZodType, raw: unknown, prefix = ''): unknown {
   const r = schema.safeParse(raw === undefined ? {} : raw);
   if (r.success) return r.data;
-  const issues: ErrorIssue[] = r.error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(input)', message: i.message }));
+  // An unknown field is usually the real mistake (a typo) behind "missing field": report it first.
+  const ordered = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const issues: ErrorIssue[] = ordered.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(input)', message: i.message }));
   const first = issues[0]!;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
   throw new GatehouseError('validation', `${first.path}: ${first.message}${more}`, issues);

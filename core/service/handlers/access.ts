@@ -28,7 +28,7 @@ import { deleteCalendar, getCalendar, insertCalendar, listCalendars, removeDate,
 import { getLock } from '../../store/repos/locks.ts';
 import { getUser, userList } from '../../store/repos/users.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
-import { delta, must, newId, patched } from './common.ts';
+import { delta, must, newId, patched, saveIfChanged } from './common.ts';
 
 type Names =
   | 'access_groups.list'
@@ -82,10 +82,7 @@ export const accessHandlers: HandlerGroup<Names> = {
   'access_groups.update'(ctx, { id, ...patch }) {
     const before = must(getAccessGroup(ctx.db, id), 'Access group', id);
     checkCalendar(ctx, patch.holiday_calendar_id);
-    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
-    updateAccessGroup(ctx.db, after);
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'access_group', target_id: id, ...d });
+    saveIfChanged(ctx, { kind: 'access_group', id }, before, patched(before, patch), (r) => updateAccessGroup(ctx.db, r));
     return groupDetail(ctx.db, id);
   },
   'access_groups.delete'(ctx, { id }) {

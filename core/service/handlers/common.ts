@@ -1,6 +1,8 @@
 // Small helpers shared by the handlers.
 import { randomUUID } from 'node:crypto';
 import { notFound } from '../../contract/errors.ts';
+import type { TouchKind } from '../change-set.ts';
+import type { CommandContext } from '../context.ts';
 
 export const newId = (): string => randomUUID();
 
@@ -28,4 +30,23 @@ export function delta<T extends object>(before: T, after: T): { before: Partial<
     }
   }
   return Object.keys(a).length ? { before: b, after: a } : null;
+}
+
+/**
+ * Writes `after` and logs the difference, but only when a field really changed: a PATCH that changes
+ * nothing writes nothing (not even updated_at).
+ */
+export function saveIfChanged<T extends { updated_at: string }>(
+  ctx: CommandContext,
+  target: { kind: TouchKind; id: string },
+  before: T,
+  after: T,
+  save: (record: T) => void,
+): T {
+  const d = delta(before, after);
+  if (!d) return before;
+  const saved = { ...after, updated_at: ctx.nowIso };
+  save(saved);
+  ctx.log({ target_type: target.kind, target_id: target.id, ...d });
+  return saved;
 }

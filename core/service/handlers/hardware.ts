@@ -21,7 +21,7 @@ import {
 import { getSite } from '../../store/repos/site.ts';
 import { getTag } from '../../store/repos/tags.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
-import { delta, must, newId, patched } from './common.ts';
+import { must, newId, patched, saveIfChanged } from './common.ts';
 
 type Names =
   | 'iqs.list'
@@ -66,11 +66,7 @@ export const hardwareHandlers: HandlerGroup<Names> = {
   },
   'iqs.update'(ctx, { id, ...patch }) {
     const before = must(getIq(ctx.db, id), 'IQ', id);
-    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
-    updateIq(ctx.db, after);
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'iq', target_id: id, ...d });
-    return after;
+    return saveIfChanged(ctx, { kind: 'iq', id }, before, patched(before, patch), (r) => updateIq(ctx.db, r));
   },
   'iqs.delete'(ctx, { id }) {
     const before = must(getIq(ctx.db, id), 'IQ', id);
@@ -104,15 +100,12 @@ export const hardwareHandlers: HandlerGroup<Names> = {
         { path: 'offline_access_keys_limit', message: 'below the number of keys in use' },
       ]);
     }
-    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+    const after = patched(before, patch);
     if (patch.iq_id !== undefined && patch.iq_id !== before.iq_id) {
       after.iq_link_state = patch.iq_id ? 'attached_pending' : 'detached';
       after.online = false;
     }
-    updateLock(ctx.db, after);
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'lock', target_id: id, ...d });
-    return after;
+    return saveIfChanged(ctx, { kind: 'lock', id }, before, after, (r) => updateLock(ctx.db, r));
   },
   'locks.delete'(ctx, { id }) {
     const before = must(getLock(ctx.db, id), 'Lock', id);

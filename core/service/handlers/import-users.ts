@@ -15,7 +15,7 @@ import { findUserByEmail, getUser, updateUser } from '../../store/repos/users.ts
 import { parseLocalDate } from '../../time/local.ts';
 import { DAY_MS, liveOffsetFn, resolveWallTime } from '../../time/zone.ts';
 import type { CommandContext } from '../context.ts';
-import { delta, patched } from './common.ts';
+import { patched, saveIfChanged } from './common.ts';
 import { createTag, createUser } from './people.ts';
 
 export const CSV_COLUMNS = [
@@ -205,11 +205,8 @@ function planRows(ctx: CommandContext, rows: Row[], errors: ImportRowError[]): P
 function writeRow(ctx: CommandContext, p: PlannedRow): void {
   let userId: string;
   if (p.existing) {
-    const after = patched(p.existing, { ...p.fields, updated_at: ctx.nowIso });
-    updateUser(ctx.db, after);
-    const d = delta(p.existing, after);
-    if (d) ctx.log({ target_type: 'user', target_id: after.id, ...d });
-    userId = after.id;
+    saveIfChanged(ctx, { kind: 'user', id: p.existing.id }, p.existing, patched(p.existing, p.fields), (r) => updateUser(ctx.db, r));
+    userId = p.existing.id;
   } else {
     const f = p.fields;
     userId = createUser(ctx, {

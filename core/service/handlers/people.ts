@@ -8,7 +8,7 @@ import { getIq } from '../../store/repos/iqs.ts';
 import { deleteTag, getTag, insertTag, nextTagNumber, tagList, tagsOfUser, updateTag } from '../../store/repos/tags.ts';
 import { deleteUser, getUser, groupsOfUser, insertUser, updateUser, userList } from '../../store/repos/users.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
-import { delta, must, newId, patched } from './common.ts';
+import { must, newId, patched, saveIfChanged } from './common.ts';
 import { importUsersCsv } from './import-users.ts';
 
 type Names =
@@ -79,13 +79,11 @@ export const peopleHandlers: HandlerGroup<Names> = {
   },
   'users.update'(ctx, { id, ...patch }) {
     const before = must(getUser(ctx.db, id), 'User', id);
-    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+    const after = patched(before, patch);
     if (after.valid_from && after.valid_until && after.valid_until <= after.valid_from) {
       throw invalid('valid_until must be after valid_from', [{ path: 'valid_until', message: 'before valid_from' }]);
     }
-    updateUser(ctx.db, after);
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'user', target_id: id, ...d });
+    saveIfChanged(ctx, { kind: 'user', id }, before, after, (r) => updateUser(ctx.db, r));
     return userDetail(ctx.db, id);
   },
   'users.delete'(ctx, { id }) {
@@ -105,15 +103,13 @@ export const peopleHandlers: HandlerGroup<Names> = {
     const missing = unique.filter((_, i) => !users[i]);
     if (missing.length) throw notFound('User', missing.join("', '"));
     for (const before of users as User[]) {
-      const after = patched(before, { ...patch, updated_at: ctx.nowIso });
+      const after = patched(before, patch);
       if (after.valid_from && after.valid_until && after.valid_until <= after.valid_from) {
         throw invalid(`patch.valid_until: ${before.first_name} ${before.last_name} is valid only from ${after.valid_from}; valid_until must be later`, [
           { path: 'patch.valid_until', message: `before valid_from of user '${before.id}'` },
         ]);
       }
-      updateUser(ctx.db, after);
-      const d = delta(before, after);
-      if (d) ctx.log({ target_type: 'user', target_id: before.id, ...d });
+      saveIfChanged(ctx, { kind: 'user', id: before.id }, before, after, (r) => updateUser(ctx.db, r));
     }
     return { updated: unique.length };
   },
@@ -128,10 +124,7 @@ export const peopleHandlers: HandlerGroup<Names> = {
     const detail = must(getTag(ctx.db, id), 'Tag', id);
     const { owner: _o, ...before } = detail;
     checkRefs(ctx, patch);
-    const after = patched(before, { ...patch, updated_at: ctx.nowIso });
-    updateTag(ctx.db, after);
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'tag', target_id: id, ...d });
+    saveIfChanged(ctx, { kind: 'tag', id }, before, patched(before, patch), (r) => updateTag(ctx.db, r));
     return getTag(ctx.db, id)!;
   },
   'tags.report_lost'(ctx, { id, lost_or_stolen }) {

@@ -1,7 +1,7 @@
 import { stmt } from '../../store/db.ts';
 import { getSite, updateSite } from '../../store/repos/site.ts';
 import type { HandlerGroup } from '../context.ts';
-import { delta, must } from './common.ts';
+import { must, patched, saveIfChanged } from './common.ts';
 
 export const siteHandlers: HandlerGroup<'site.get' | 'site.update'> = {
   'site.get'(ctx) {
@@ -14,10 +14,6 @@ export const siteHandlers: HandlerGroup<'site.get' | 'site.update'> = {
   },
   'site.update'(ctx, input) {
     const before = must(getSite(ctx.db), 'Site', 'this installation');
-    updateSite(ctx.db, input, ctx.nowIso);
-    const after = getSite(ctx.db)!;
-    const d = delta(before, after);
-    if (d) ctx.log({ target_type: 'site', target_id: after.id, ...d });
-    return after;
+    return saveIfChanged(ctx, { kind: 'site', id: before.id }, before, patched(before, input), (r) => updateSite(ctx.db, r, r.updated_at));
   },
 };
