@@ -13,6 +13,7 @@ import { systemActor } from '../core/service/actor.ts';
 import { GatehouseService } from '../core/service/service.ts';
 import { backupDatabase, inspectBackup, restoreDatabase } from '../core/store/backup.ts';
 import { openDatabase } from '../core/store/db.ts';
+import { verifyAudit } from '../core/audit/verify.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -191,6 +192,26 @@ site
     }
     const r = withService(dataDir(), (svc) => svc.run(systemActor(actorName()), 'site.import', { document: doc as never, replace: !!o.replace, dry_run: !!o.dryRun }, { onProgress: progress('import') }));
     say(`${o.dryRun ? 'Dry run: the document is valid' : 'Imported'}: ${Object.entries(r.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  });
+
+program
+  .command('verify-audit')
+  .description('check the hash chains of the audit trail and the operator log (docs/audit.md)')
+  .action(() => {
+    const db = openExisting(dataDir());
+    try {
+      const report = verifyAudit(db.read, progress('verify'));
+      for (const c of report.chains) {
+        const anchored = c.anchored_at_seq ? ` (from retention anchor at row ${c.anchored_at_seq})` : '';
+        say(c.first_break ? `${c.chain}: BROKEN at row ${c.first_break.seq}: ${c.first_break.reason}` : `${c.chain}: ok, ${c.rows} row(s)${anchored}`);
+      }
+      if (!report.ok) {
+        say('The audit trail has been altered outside Gatehouse. Keep this database as evidence and restore a backup to continue.');
+        process.exitCode = 2;
+      }
+    } finally {
+      db.close();
+    }
   });
 
 try {

@@ -8,6 +8,7 @@ import type { SiteDocumentInput } from '../io/site-document.ts';
 import type { Permission } from './permissions.ts';
 import * as s from './schemas.ts';
 import { SUBSCRIPTION_STATES, USER_KINDS } from '../domain/enums.ts';
+import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS, INCIDENT_TYPES } from '../domain/audit.ts';
 
 export type Kind = 'command' | 'query';
 
@@ -29,6 +30,26 @@ const query =
   <I extends z.ZodType>(d: { input: I; permission: Permission | null; summary: string }): Definition<I, Res, 'query'> => ({ kind: 'query', ...d });
 
 const byId = z.strictObject({ id: s.id });
+
+const entryFilterShape = {
+  lock_id: s.id.optional(),
+  iq_id: s.id.optional(),
+  user_id: s.id.optional(),
+  tag_id: s.id.optional(),
+  tag_number: s.tagNumber.optional(),
+  event_category: z.enum(ENTRY_CATEGORIES).optional(),
+  event_detail: z.enum(ENTRY_DETAILS).optional(),
+  access_by: z.enum(ACCESS_BY).optional(),
+  from: s.instant.optional(),
+  until: s.instant.optional(),
+};
+
+const cursorPageShape = {
+  cursor: z.string().max(100).optional(),
+  direction: z.enum(['older', 'newer']).default('older'),
+  limit: z.number().int().min(1).max(1000).default(100),
+  with_count: z.boolean().default(false),
+};
 const none = z.strictObject({});
 
 const userCreate = z
@@ -312,8 +333,79 @@ export const contract = {
   }),
   'access.tables': query<R.AccessTableInfo[]>()({ input: none, permission: 'hardware.read', summary: 'The compiled access table of each IQ.' }),
 
-  // ── Audit ─────────────────────────────────────────────────────────────────────────────────────
-  'entries.list': query<R.Page<R.EntryRecord>>()({ input: s.listInput, permission: 'audit.read', summary: 'Audit trail entries, newest first.' }),
+  // ── Audit trail ───────────────────────────────────────────────────────────────────────────────
+  'entries.list': query<R.EntryPage>()({
+    input: z.strictObject({ ...entryFilterShape, ...cursorPageShape }),
+    permission: 'audit.read',
+    summary: 'Audit-trail entries, newest first, filtered; follow older_cursor / newer_cursor to page.',
+  }),
+  'entries.get': query<R.EntryRow>()({ input: byId, permission: 'audit.read', summary: 'One entry.' }),
+  'entries.counts': query<R.CountBucket[]>()({
+    input: z.strictObject({
+      group_by: z.enum(['hour', 'day', 'category', 'detail', 'lock']),
+      ...entryFilterShape,
+      from_local: s.localDateOrDateTime.optional(),
+      until_local: s.localDateOrDateTime.optional(),
+    }),
+    permission: 'audit.read',
+    summary: 'Counts of entries per local hour or day (in each lock’s zone), category, detail or lock.',
+  }),
+  'entries.last_seen': query<R.LastSeen[]>()({
+    input: z.strictObject({ kind: z.enum(['user', 'tag', 'lock']), ids: z.array(s.id).min(1).max(1000) }),
+    permission: 'audit.read',
+    summary: 'When each person, tag or lock was last in the audit trail (and, for locks, last opened).',
+  }),
+  'entries.inactivity': query<R.InactivityReport>()({
+    input: z.strictObject({ days: z.number().int().min(1).max(3650), limit: z.number().int().min(1).max(10_000).default(500) }),
+    permission: 'audit.read',
+    summary: 'Doors with no opening and people with no entry in the last N days.',
+  }),
+  'entries.ingest': command<R.IngestResult>()({
+    input: z.strictObject({
+      source: z.string().min(1).max(100),
+      entries: z.array(z.unknown()).max(10_000).default([]),
+      incidents: z.array(z.unknown()).max(10_000).default([]),
+    }),
+    permission: 'hardware.write',
+    summary: 'Store device events once each (idempotent by source and event_id); acknowledge to the device after this returns.',
+  }),
+  'incidents.list': query<R.IncidentPage>()({
+    input: z.strictObject({
+      incident_type: z.enum(INCIDENT_TYPES).optional(),
+      lock_id: s.id.optional(),
+      iq_id: s.id.optional(),
+      acknowledged: z.boolean().optional(),
+      from: s.instant.optional(),
+      until: s.instant.optional(),
+      ...cursorPageShape,
+    }),
+    permission: 'audit.read',
+    summary: 'Incidents (alarms), newest first.',
+  }),
+  'incidents.acknowledge': command<R.IncidentRow[]>()({
+    input: z.strictObject({ ids: z.array(s.id).min(1).max(1000), comment: z.string().trim().max(1000).nullable().default(null) }),
+    permission: 'alarms.acknowledge',
+    summary: 'Acknowledge incidents, with an optional comment.',
+  }),
+  'audit.verify': query<R.AuditVerification>()({
+    input: none,
+    permission: 'audit.read',
+    summary: 'Check the hash chains of the audit trail and the operator log; reports the first broken row of each.',
+  }),
+  'audit.settings.get': query<R.RetentionSettings>()({ input: none, permission: 'audit.read', summary: 'Retention and privacy settings of the audit trail.' }),
+  'audit.settings.update': command<R.RetentionSettings>()({
+    input: z.strictObject({
+      retention_days: z.number().int().min(30).max(36_500).nullable().optional(),
+      anonymize_after_days: z.number().int().min(1).max(36_500).nullable().optional(),
+    }),
+    permission: 'site.write',
+    summary: 'Set how long entries are kept and after how many days personal fields are erased.',
+  }),
+  'audit.retention.run': command<R.RetentionRunResult>()({
+    input: z.strictObject({ max_rows: z.number().int().min(1).max(1_000_000).default(50_000) }),
+    permission: 'site.write',
+    summary: 'Apply retention and anonymisation now (in batches; the host also does this every hour).',
+  }),
   'operator_log.list': query<R.Page<R.OperatorLogEntry>>()({ input: s.listInput, permission: 'audit.read', summary: 'Who changed what.' }),
 
   // ── Operators and integrations ───────────────────────────────────────────────────────────────
@@ -355,6 +447,20 @@ export const contract = {
   }),
   'api_clients.delete': command<{ id: string }>()({ input: byId, permission: 'integrations.manage', summary: 'Revoke an integration client.' }),
 } as const;
+
+/**
+ * Calls that stream their result (too big for one reply): same permission and input checks as the
+ * contract, delivered as a byte stream by each transport (HTTP: /api/export/{name}).
+ */
+export const streams = {
+  'entries.export': {
+    input: z.strictObject({ ...entryFilterShape, format: z.enum(['csv', 'jsonl']).default('csv') }),
+    permission: 'audit.read' as Permission,
+    summary: 'The audit-trail entries of a filter as CSV or JSON lines, oldest first, with UTC and local times.',
+  },
+} as const;
+export type StreamName = keyof typeof streams;
+export type StreamInput<K extends StreamName> = z.output<(typeof streams)[K]['input']>;
 
 export type Contract = typeof contract;
 export type ContractName = keyof Contract;

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'access.membership',
   'lock.remote',
   'audit.read',
+  'alarms.acknowledge',
   'operators.manage',
   'integrations.manage',
   'backup',
@@ -26,8 +27,8 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   owner: new Set(PERMISSIONS),
   // Admins manage everything; what only an owner may do to other owners is checked in the handlers.
   admin: new Set(PERMISSIONS),
-  front_desk: new Set([...READ, 'people.write', 'access.membership', 'lock.remote']),
-  installer: new Set([...READ, 'hardware.write']),
+  front_desk: new Set([...READ, 'people.write', 'access.membership', 'lock.remote', 'alarms.acknowledge']),
+  installer: new Set([...READ, 'hardware.write', 'alarms.acknowledge']),
   auditor: new Set(READ),
 };
 

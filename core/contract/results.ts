@@ -1,5 +1,9 @@
 // Shapes returned through the contract, beyond the plain model records.
 import type { Explanation, Decision } from '../access/decide.ts';
+import type { CountBucket, EntryPage, EntryRow, InactivityReport, LastSeen } from '../audit/query.ts';
+import type { IncidentRow } from '../audit/incidents.ts';
+import type { IngestResult } from '../audit/ingest.ts';
+import type { AuditVerification, RetentionSettings, RetentionRunResult } from '../audit/types.ts';
 import type {
   AccessGroup,
   ApiClient,
@@ -17,7 +21,14 @@ import type { OperatorRole } from '../domain/enums.ts';
 import type { SiteDocument, SiteDocumentCounts } from '../io/site-document.ts';
 import type { Permission } from './permissions.ts';
 
-export type { Explanation, Decision };
+export type { Explanation, Decision, CountBucket, EntryPage, EntryRow, InactivityReport, LastSeen, IncidentRow, IngestResult, AuditVerification, RetentionSettings, RetentionRunResult };
+
+export interface IncidentPage {
+  items: IncidentRow[];
+  older_cursor: string | null;
+  newer_cursor: string | null;
+  count: number | null;
+}
 
 export interface Page<T> {
   items: T[];
@@ -100,21 +111,6 @@ export interface OperatorLogEntry {
   after: unknown;
 }
 
-export interface EntryRecord {
-  id: string;
-  event_category: string;
-  event_detail: string | null;
-  access_by: string | null;
-  utc_date_time: string;
-  local_date_time: string;
-  lock_id: string | null;
-  lock_customer_reference: string | null;
-  iq_id: string | null;
-  user_id: string | null;
-  user_name: string | null;
-  tag_id: string | null;
-  tag_number: string | null;
-}
 
 export interface Session {
   token: string;

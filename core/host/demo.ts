@@ -4,16 +4,16 @@
 // follow the access rules. Deterministic: the same seed gives the same site.
 import { randomUUID } from 'node:crypto';
 import { decide } from '../access/decide.ts';
-import { lockZone } from '../access/snapshot.ts';
 import type { InputOf } from '../contract/contract.ts';
 import type { OperatorRole, UserKind } from '../domain/enums.ts';
 import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { stmt } from '../store/db.ts';
-import { insertEntry } from '../store/repos/entries.ts';
+import { SaltPool } from '../audit/chain.ts';
+import { ingest, type EntryEvent, type IncidentEvent } from '../audit/ingest.ts';
+import { ZoneOffsetCache } from '../audit/zone-offsets.ts';
 import { getLock, updateLock } from '../store/repos/locks.ts';
 import { getIq, updateIq } from '../store/repos/iqs.ts';
-import { formatWallTime } from '../time/local.ts';
 import { DAY_MS, liveOffsetFn, MINUTE_MS, resolveWallTime, wallTimeOf } from '../time/zone.ts';
 
 export interface DemoSummary {
@@ -265,43 +265,38 @@ function seedEntries(
   const peopleTags = new Map<string, string[]>();
   for (const t of snap.tags.values()) if (t.user_id) peopleTags.set(t.user_id, [...(peopleTags.get(t.user_id) ?? []), t.tag_number]);
   const userIds = [...snap.users.keys()];
-  let count = 0;
-  const lockZoneOf = (lockId: string) => lockZone(snap, snap.locks.get(lockId)!);
-  service.db.transaction((w) => {
+  // Events are collected per hub, then stored the way a hub delivers them: in time order, in batches.
+  const bySource = new Map<string, { entries: EntryEvent[]; incidents: IncidentEvent[] }>();
+  const queue = (lockId: string) => {
+    const source = `iq:${snap.locks.get(lockId)!.iq_id}`;
+    let q = bySource.get(source);
+    if (!q) bySource.set(source, (q = { entries: [], incidents: [] }));
+    return q;
+  };
+  const eventId = () => randomUUID();
+  {
     const write = (t: number, lockId: string, tagNumber: string | null, extra?: { category: string; detail: string | null; access_by: string }) => {
-      const lock = snap.locks.get(lockId)!;
-      const offsetAt = liveOffsetFn(lockZoneOf(lockId));
       let category = extra?.category;
       let detail = extra?.detail ?? null;
-      let user: (typeof snap.users extends Map<string, infer U> ? U : never) | undefined;
-      let tagId: string | null = null;
       if (tagNumber) {
         const d = decide(snap, tagNumber, lockId, t);
         category = d.granted ? 'lock_opened' : 'lock_rejected';
         detail = d.granted ? null : d.reason;
-        const tag = snap.tagsByNumber.get(tagNumber);
-        tagId = tag?.id ?? null;
-        user = tag?.user_id ? snap.users.get(tag.user_id) : undefined;
       }
-      insertEntry(w, {
-        utc_ms: t,
-        local_date_time: formatWallTime(wallTimeOf(offsetAt, t)),
+      queue(lockId).entries.push({
+        event_id: eventId(),
+        time: t,
         event_category: category!,
         event_detail: detail,
         access_by: extra?.access_by ?? 'tag',
         lock_id: lockId,
-        lock_name: lock.customer_reference,
-        iq_id: lock.iq_id,
-        user_id: user?.id ?? null,
-        user_name: user ? `${user.first_name} ${user.last_name}` : null,
-        tag_id: tagId,
+        iq_id: null,
         tag_number: tagNumber,
-        source: lock.iq_id ? `iq:${lock.iq_id}` : 'gatehouse',
-        source_event_id: randomUUID(),
-        received_ms: t + r.int(200, 4000),
+        user_id: null,
       });
-      count++;
     };
+    const alarm = (t: number, lockId: string, incident_type: IncidentEvent['incident_type']) =>
+      queue(lockId).incidents.push({ event_id: eventId(), time: t, incident_type, lock_id: lockId, iq_id: null });
     const zone = liveOffsetFn('Europe/Amsterdam');
     const today = Math.floor(wallTimeOf(zone, now) / DAY_MS);
     for (let day = today - 30; day <= today; day++) {
@@ -353,8 +348,22 @@ function seedEntries(
           const t = at(r.int(7 * 60, 19 * 60));
           if (t < now) write(t, r.pick([...snap.locks.keys()]), null, { category: 'lock_opened', detail: 'inside_handle', access_by: 'inside_handle' });
         }
+        if (r.chance(0.3)) {
+          const t = at(r.int(8 * 60, 18 * 60));
+          if (t < now) alarm(t, r.pick([...snap.locks.keys()]), r.pick(['door_left_open', 'door_left_open', 'intrusion', 'tamper', 'low_battery'] as const));
+        }
       }
     }
-  });
+  }
+  let count = 0;
+  const ctx = { snapshot: snap, now, offsets: new ZoneOffsetCache(), salts: new SaltPool(), anonymizeBefore: null };
+  for (const [source, q] of bySource) {
+    q.entries.sort((a, b) => a.time - b.time);
+    q.incidents.sort((a, b) => a.time - b.time);
+    for (let i = 0; i < Math.max(q.entries.length, q.incidents.length); i += 5000) {
+      const r = service.db.transaction((db) => ingest({ ...ctx, db }, source, q.entries.slice(i, i + 5000), q.incidents.slice(i, i + 5000)));
+      count += r.entries.stored;
+    }
+  }
   return count;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildRestServer } from '../rest/server.ts';
 import { GatehouseService } from '../service/service.ts';
+import { systemActor } from '../service/actor.ts';
 import { openDatabase, type SiteDatabase } from '../store/db.ts';
 import { DATABASE_FILE } from './data-dir.ts';
 import { seedDemo } from './demo.ts';
@@ -32,6 +33,24 @@ export interface RunningHost {
   close(): Promise<void>;
 }
 
+/**
+ * Applies audit retention in small batches, yielding to the event loop between them so that device
+ * ingest and API calls are never held up for more than one short transaction.
+ */
+export function runRetention(service: GatehouseService, log: (line: string) => void, stopped: () => boolean = () => false): void {
+  const sys = systemActor('retention');
+  const step = () => {
+    if (stopped()) return;
+    try {
+      const r = service.run(sys, 'audit.retention.run', { max_rows: 5000 });
+      if (!r.complete) setImmediate(step);
+    } catch (e) {
+      log(`[error] audit retention: ${(e as Error).message}`);
+    }
+  };
+  setImmediate(step);
+}
+
 export async function startHost(o: HostOptions): Promise<RunningHost> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const unlock = acquireInstanceLock(o.dataDir);
@@ -53,14 +72,18 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       else o.log('Demo: the database already has a site model; not seeding again.');
     }
     const server = buildRestServer({ service, version: o.version });
-    const ticker = setInterval(() => service.engine.tick(), 3_600_000);
+    let closed = false;
+    const ticker = setInterval(() => {
+      service.engine.tick();
+      runRetention(service, o.log, () => closed);
+    }, 3_600_000);
     ticker.unref();
+    runRetention(service, o.log, () => closed);
     await server.listen({ port: o.port, host: o.host });
     const addr = server.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.port;
     const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
     const opened = db;
-    let closed = false;
     return {
       url,
       service,

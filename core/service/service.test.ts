@@ -54,7 +54,12 @@ function populate({ svc, sys }: Site) {
   const aliceTag = svc.run(sys, 'tags.create', { tag_number: '0000001001', user_id: alice.id });
   const bobTag = svc.run(sys, 'tags.create', { tag_number: '0000001002', user_id: bob.id });
   const spareTag = svc.run(sys, 'tags.create', { tag_number: '0000001003' });
-  return { iqA, iqB, frontDoor, storeRoom, annexDoor, calendar, office, annex, alice, bob, aliceTag, bobTag, spareTag };
+  svc.run(sys, 'entries.ingest', {
+    source: 'fixture',
+    incidents: Array.from({ length: 20 }, (_, i) => ({ event_id: `alarm-${i}`, time: '2026-01-05T10:00:00Z', incident_type: 'door_left_open', lock_id: frontDoor.id })),
+  });
+  const alarms = svc.run(sys, 'incidents.list', { limit: 20 }).items.map((i) => i.id);
+  return { iqA, iqB, frontDoor, storeRoom, annexDoor, calendar, office, annex, alice, bob, aliceTag, bobTag, spareTag, alarms };
 }
 type Fixture = ReturnType<typeof populate>;
 
@@ -84,7 +89,7 @@ function expectFailure(fn: () => unknown, code: ErrorCode, field?: string): Gate
 /** Every row of every table, in storage order. */
 function dump(db: SiteDatabase): Record<string, unknown[]> {
   const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
-  return Object.fromEntries(tables.map((t) => [t, db.read.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+  return Object.fromEntries(tables.map((t) => [t, db.read.prepare(`SELECT * FROM "${t}" ORDER BY 1, 2`).all()]));
 }
 
 const logCount = (db: SiteDatabase) => (db.read.prepare('SELECT count(*) AS n FROM operator_log').get() as { n: number }).n;
@@ -296,13 +301,13 @@ describe('CRUD through the service', () => {
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 describe('operators, roles and sign-in', () => {
   const READ: Permission[] = ['site.read', 'hardware.read', 'people.read', 'access.read', 'audit.read'];
-  const EVERYTHING: Permission[] = [...READ, 'site.write', 'hardware.write', 'people.write', 'access.write', 'access.membership', 'lock.remote', 'operators.manage', 'integrations.manage', 'backup'];
+  const EVERYTHING: Permission[] = [...READ, 'site.write', 'hardware.write', 'people.write', 'access.write', 'access.membership', 'lock.remote', 'alarms.acknowledge', 'operators.manage', 'integrations.manage', 'backup'];
   /** What each role may do, written out here rather than read from permissions.ts. */
   const ALLOWED: Record<OperatorRole, Permission[]> = {
     owner: EVERYTHING,
     admin: EVERYTHING,
-    front_desk: [...READ, 'people.write', 'access.membership', 'lock.remote'],
-    installer: [...READ, 'hardware.write'],
+    front_desk: [...READ, 'people.write', 'access.membership', 'lock.remote', 'alarms.acknowledge'],
+    installer: [...READ, 'hardware.write', 'alarms.acknowledge'],
     auditor: READ,
   };
   /** One representative call per permission (commands wherever the permission has one). */
@@ -321,6 +326,7 @@ describe('operators, roles and sign-in', () => {
     { name: 'operators.create', input: (_, n) => ({ username: `probe${n}`, display_name: `Probe ${n}`, role: 'auditor', password: PASSWORD }) },
     { name: 'api_clients.create', input: (_, n) => ({ customer_reference: `Client ${n}` }) },
     { name: 'site.export', input: () => ({}) },
+    { name: 'incidents.acknowledge', input: (f, n) => ({ ids: [f.alarms[n % f.alarms.length]!] }) },
   ];
 
   function signIn(s: Site, username: string, password: string): Actor {
@@ -1048,7 +1054,7 @@ describe('events', () => {
     s.svc.run(s.sys, 'locks.set_locking', { id: f.frontDoor.id, locked_state: 'office_mode' });
     expect(states).toEqual([{ lock_id: f.frontDoor.id, locked_state: 'office_mode', online: false }]);
     expect(entries).toEqual([expect.objectContaining({ event_category: 'manual_office_mode', event_detail: 'start', lock_id: f.frontDoor.id, local_date_time: '2026-03-02T10:00:00' })]);
-    expect(s.svc.run(s.sys, 'entries.list', {}).count).toBe(1);
+    expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(1);
     expectFailure(() => s.svc.run(s.sys, 'locks.set_locking', { id: 'no-such-lock', locked_state: 'unlocked' }), 'not_found');
     expect(states).toHaveLength(1);
   });

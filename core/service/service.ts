@@ -17,6 +17,7 @@ import { getOperator } from '../store/repos/operators.ts';
 import { findToken } from '../store/repos/operators.ts';
 import { getApiClient } from '../store/repos/operators.ts';
 import { AccessEngine, type TableVersion } from './access-engine.ts';
+import { AuditTrail } from './audit-trail.ts';
 import type { Actor } from './actor.ts';
 import { ChangeSet } from './change-set.ts';
 import type { CallMeta, CommandContext, Handlers, QueryContext } from './context.ts';
@@ -41,6 +42,7 @@ export class GatehouseService {
   readonly sessionTtlMs: number;
   readonly throttle: LoginThrottle;
   readonly engine: AccessEngine;
+  readonly audit: AuditTrail;
   private readonly emitter = new EventEmitter();
   private readonly handlers: Handlers = handlers;
   readonly log: NonNullable<ServiceOptions['log']>;
@@ -57,6 +59,7 @@ export class GatehouseService {
     this.engine = new AccessEngine(db, this.now, (v: TableVersion) => {
       this.emit('iq.sync_state', { iq_id: v.iq_id, data_sync_state: 'pending', version: v.version, hash: v.hash });
     });
+    this.audit = new AuditTrail(() => this.engine.snapshot);
   }
 
   on<E extends EventName>(name: E, fn: (payload: ContractEvents[E]) => void): () => void {

@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GatehouseError, invalid } from '../../contract/errors.ts';
 import { PERMISSIONS, can } from '../../contract/permissions.ts';
-import { listRows } from '../../store/list.ts';
-import { entryList } from '../../store/repos/entries.ts';
-import { operatorLogList } from '../../store/repos/operator-log.ts';
 import {
   countOwners,
   deleteApiClient,
@@ -42,9 +39,7 @@ type Names =
   | 'operators.change_password'
   | 'api_clients.list'
   | 'api_clients.create'
-  | 'api_clients.delete'
-  | 'entries.list'
-  | 'operator_log.list';
+  | 'api_clients.delete';
 
 const BAD_LOGIN = 'Wrong username or password';
 
@@ -205,6 +200,4 @@ export const adminHandlers: HandlerGroup<Names> = {
     return { id };
   },
 
-  'entries.list': (ctx, input) => listRows(ctx.db, entryList, input),
-  'operator_log.list': (ctx, input) => listRows(ctx.db, operatorLogList, input),
 };

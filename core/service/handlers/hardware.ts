@@ -2,10 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GatehouseError, invalid } from '../../contract/errors.ts';
 import { DEVICE_STATE_IQ, deviceStateLock } from '../../domain/device-state.ts';
 import type { Iq, Lock } from '../../domain/model.ts';
-import { formatWallTime } from '../../time/local.ts';
-import { liveOffsetFn, wallTimeOf } from '../../time/zone.ts';
 import { listRows } from '../../store/list.ts';
-import { insertEntry } from '../../store/repos/entries.ts';
 import { deleteIq, getIq, insertIq, iqList, updateIq } from '../../store/repos/iqs.ts';
 import {
   addOfflineKey,
@@ -116,41 +113,8 @@ export const hardwareHandlers: HandlerGroup<Names> = {
   'locks.set_locking'(ctx, { id, locked_state }) {
     const before = must(getLock(ctx.db, id), 'Lock', id);
     const after = { ...before, updated_at: ctx.nowIso };
-    const zone = before.iq_id ? (getIq(ctx.db, before.iq_id)?.time_zone ?? getSite(ctx.db)!.time_zone) : getSite(ctx.db)!.time_zone;
-    const entry = (event_category: string, event_detail: string | null, access_by: string | null) => {
-      const seq = insertEntry(ctx.db, {
-        utc_ms: ctx.now,
-        local_date_time: formatWallTime(wallTimeOf(liveOffsetFn(zone), ctx.now)),
-        event_category,
-        event_detail,
-        access_by,
-        lock_id: id,
-        lock_name: before.customer_reference,
-        iq_id: before.iq_id,
-        user_id: null,
-        user_name: ctx.actor?.name ?? null,
-        tag_id: null,
-        tag_number: null,
-        source: 'gatehouse',
-        source_event_id: randomUUID(),
-        received_ms: ctx.now,
-      });
-      ctx.emit('entry.new', {
-        id: String(seq),
-        event_category,
-        event_detail,
-        access_by,
-        utc_date_time: ctx.nowIso,
-        local_date_time: formatWallTime(wallTimeOf(liveOffsetFn(zone), ctx.now)),
-        lock_id: id,
-        lock_customer_reference: before.customer_reference,
-        iq_id: before.iq_id,
-        user_id: null,
-        user_name: ctx.actor?.name ?? null,
-        tag_id: null,
-        tag_number: null,
-      });
-    };
+    const entry = (event_category: string, event_detail: string | null, access_by: string | null) =>
+      ctx.service.audit.ingest(ctx, 'gatehouse', [{ event_id: randomUUID(), time: ctx.nowIso, event_category, event_detail, access_by, lock_id: id }], []);
     if (locked_state === 'unlocked') {
       // A remote opening: the lock opens and re-locks by itself.
       entry('lock_opened', null, 'remote');

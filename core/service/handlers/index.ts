@@ -1,9 +1,10 @@
 import type { Handlers } from '../context.ts';
 import { accessHandlers } from './access.ts';
 import { adminHandlers } from './admin.ts';
+import { auditHandlers } from './audit.ts';
 import { hardwareHandlers } from './hardware.ts';
 import { peopleHandlers } from './people.ts';
 import { siteHandlers } from './site.ts';
 import { siteDocumentHandlers } from './site-document.ts';
 
-export const handlers: Handlers = { ...siteHandlers, ...siteDocumentHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers };
+export const handlers: Handlers = { ...siteHandlers, ...siteDocumentHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers, ...auditHandlers };

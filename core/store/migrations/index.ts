@@ -3,6 +3,7 @@
 // was. A database from a newer Gatehouse is refused before any of this runs (see ../db.ts).
 import type Database from 'better-sqlite3';
 import { migration0010 } from './0010-initial.ts';
+import { migration0020 } from './0020-audit-trail.ts';
 
 export interface Migration {
   version: number;
@@ -10,7 +11,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0010];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020];
 
 for (let i = 1; i < MIGRATIONS.length; i++) {
   if (MIGRATIONS[i]!.version <= MIGRATIONS[i - 1]!.version) {

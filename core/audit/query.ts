@@ -1,0 +1,336 @@
+// Reading the audit trail: filtered pages with cursors both ways, counts for dashboards, last-seen
+// times and inactivity reports. Filters use the trail's own indexes (one per filter kind), and
+// dashboards read the hourly counts, so pages and counts stay fast on tens of millions of rows.
+import { GatehouseError } from '../contract/errors.ts';
+import { stmt, type ReadDb } from '../store/db.ts';
+
+export interface EntryFilter {
+  lock_id?: string;
+  iq_id?: string;
+  user_id?: string;
+  tag_id?: string;
+  tag_number?: string;
+  event_category?: string;
+  event_detail?: string;
+  access_by?: string;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  until?: number;
+}
+
+export interface EntryRow {
+  id: string;
+  event_category: string;
+  event_detail: string | null;
+  access_by: string | null;
+  utc_date_time: string;
+  local_date_time: string;
+  device_date_time: string | null;
+  received_date_time: string;
+  lock_id: string | null;
+  lock_customer_reference: string | null;
+  iq_id: string | null;
+  user_id: string | null;
+  platform_user_id: string | null;
+  user_name: string | null;
+  tag_id: string | null;
+  tag_number: string | null;
+  source: string;
+  source_event_id: string;
+}
+
+export const ENTRY_SELECT = `e.seq, e.utc_ms, e.utc_offset_min, e.device_ms, e.received_ms, e.event_category, e.event_detail, e.access_by,
+  e.lock_name, e.user_name, e.tag_number, e.source_event_id,
+  lr.id AS lock_id, ir.id AS iq_id, ur.id AS user_id, ur.aux AS platform_user_id, tr.id AS tag_id, sr.id AS source`;
+export const ENTRY_FROM = `entries e
+  LEFT JOIN audit_refs lr ON lr.ref = e.lock_ref
+  LEFT JOIN audit_refs ir ON ir.ref = e.iq_ref
+  LEFT JOIN audit_refs ur ON ur.ref = e.user_ref
+  LEFT JOIN audit_refs tr ON tr.ref = e.tag_ref
+  LEFT JOIN audit_refs sr ON sr.ref = e.source_ref`;
+
+export interface RawEntryRow {
+  seq: number;
+  utc_ms: number;
+  utc_offset_min: number;
+  device_ms: number | null;
+  received_ms: number;
+  event_category: string;
+  event_detail: string | null;
+  access_by: string | null;
+  lock_name: string | null;
+  user_name: string | null;
+  tag_number: string | null;
+  source_event_id: string;
+  lock_id: string | null;
+  iq_id: string | null;
+  user_id: string | null;
+  platform_user_id: string | null;
+  tag_id: string | null;
+  source: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+export const localIso = (ms: number, offsetMin: number) => new Date(ms + offsetMin * 60_000).toISOString().slice(0, 19);
+
+export function toEntryRow(r: RawEntryRow): EntryRow {
+  return {
+    id: String(r.seq),
+    event_category: r.event_category,
+    event_detail: r.event_detail,
+    access_by: r.access_by,
+    utc_date_time: iso(r.utc_ms),
+    local_date_time: localIso(r.utc_ms, r.utc_offset_min),
+    device_date_time: r.device_ms === null ? null : iso(r.device_ms),
+    received_date_time: iso(r.received_ms),
+    lock_id: r.lock_id,
+    lock_customer_reference: r.lock_name,
+    iq_id: r.iq_id,
+    user_id: r.user_id,
+    platform_user_id: r.platform_user_id,
+    user_name: r.user_name,
+    tag_id: r.tag_id,
+    tag_number: r.tag_number,
+    source: r.source,
+    source_event_id: r.source_event_id,
+  };
+}
+
+function refOf(db: ReadDb, kind: string, id: string): number | null {
+  const row = stmt(db, 'SELECT ref FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as { ref: number } | undefined;
+  return row?.ref ?? null;
+}
+
+/** SQL conditions for a filter, or null when it can match nothing (an id the trail never saw). */
+export function filterConditions(db: ReadDb, f: EntryFilter): { sql: string[]; params: unknown[] } | null {
+  const sql: string[] = [];
+  const params: unknown[] = [];
+  for (const [field, kind, column] of [
+    ['lock_id', 'lock', 'e.lock_ref'],
+    ['iq_id', 'iq', 'e.iq_ref'],
+    ['user_id', 'user', 'e.user_ref'],
+    ['tag_id', 'tag', 'e.tag_ref'],
+  ] as const) {
+    const id = f[field];
+    if (id === undefined) continue;
+    const ref = refOf(db, kind, id);
+    if (ref === null) return null;
+    sql.push(`${column} = ?`);
+    params.push(ref);
+  }
+  if (f.tag_number !== undefined) {
+    sql.push('e.tag_number = ?');
+    params.push(f.tag_number);
+  }
+  for (const k of ['event_category', 'event_detail', 'access_by'] as const) {
+    if (f[k] === undefined) continue;
+    sql.push(`e.${k} = ?`);
+    params.push(f[k]);
+  }
+  if (f.from !== undefined) {
+    sql.push('e.utc_ms >= ?');
+    params.push(f.from);
+  }
+  if (f.until !== undefined) {
+    sql.push('e.utc_ms < ?');
+    params.push(f.until);
+  }
+  return { sql, params };
+}
+
+export interface Cursor {
+  utc_ms: number;
+  seq: number;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.utc_ms}.${c.seq}`).toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor {
+  const m = /^(-?\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(text, 'base64url').toString());
+  if (!m) throw new GatehouseError('validation', 'cursor: not a cursor returned by this list', [{ path: 'cursor', message: 'malformed' }]);
+  return { utc_ms: Number(m[1]), seq: Number(m[2]) };
+}
+
+export interface EntryPage {
+  /** Newest first. */
+  items: EntryRow[];
+  /** Pass as `cursor` with direction 'older' for the next page back in time; null at the oldest. */
+  older_cursor: string | null;
+  /** Pass with direction 'newer' for entries after this page (also: poll for new ones). */
+  newer_cursor: string | null;
+  count: number | null;
+}
+
+export function listEntries(db: ReadDb, f: EntryFilter, page: { cursor?: string; direction: 'older' | 'newer'; limit: number; with_count: boolean }): EntryPage {
+  const cond = filterConditions(db, f);
+  if (!cond) return { items: [], older_cursor: null, newer_cursor: null, count: page.with_count ? 0 : null };
+  const where = [...cond.sql];
+  const params = [...cond.params];
+  const newer = page.direction === 'newer';
+  if (page.cursor) {
+    const c = decodeCursor(page.cursor);
+    where.push(newer ? '(e.utc_ms, e.seq) > (?, ?)' : '(e.utc_ms, e.seq) < (?, ?)');
+    params.push(c.utc_ms, c.seq);
+  }
+  const order = newer ? 'e.utc_ms ASC, e.seq ASC' : 'e.utc_ms DESC, e.seq DESC';
+  const sqlWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const rows = stmt(db, `SELECT ${ENTRY_SELECT} FROM ${ENTRY_FROM} ${sqlWhere} ORDER BY ${order} LIMIT ?`).all(...params, page.limit + 1) as RawEntryRow[];
+  const more = rows.length > page.limit;
+  if (more) rows.pop();
+  if (newer) rows.reverse();
+  const items = rows.map(toEntryRow);
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const count = page.with_count ? countEntries(db, f) : null;
+  return {
+    items,
+    // Going back from the oldest row shown; there is more back in time when we stopped short or came from there.
+    older_cursor: last && (newer || more) ? encodeCursor({ utc_ms: last.utc_ms, seq: last.seq }) : null,
+    newer_cursor: first ? encodeCursor({ utc_ms: first.utc_ms, seq: first.seq }) : (page.cursor ?? null),
+    count,
+  };
+}
+
+export function countEntries(db: ReadDb, f: EntryFilter): number {
+  const cond = filterConditions(db, f);
+  if (!cond) return 0;
+  const where = cond.sql.length ? `WHERE ${cond.sql.join(' AND ')}` : '';
+  return (stmt(db, `SELECT count(*) AS n FROM entries e ${where}`).get(...cond.params) as { n: number }).n;
+}
+
+export function getEntry(db: ReadDb, seq: number): EntryRow | null {
+  const row = stmt(db, `SELECT ${ENTRY_SELECT} FROM ${ENTRY_FROM} WHERE e.seq = ?`).get(seq) as RawEntryRow | undefined;
+  return row ? toEntryRow(row) : null;
+}
+
+// ── Counts ─────────────────────────────────────────────────────────────────────────────────────────
+
+export type CountGrouping = 'hour' | 'day' | 'category' | 'detail' | 'lock';
+
+export interface CountBucket {
+  key: string;
+  /** For 'lock': the lock's name at the time of the last entry counted. */
+  label?: string;
+  count: number;
+}
+
+/**
+ * Counts by local hour or day (in each lock's own zone), category, detail or lock. Served from the
+ * hourly counts unless the filter names a person, tag or IQ, which the counts do not break down by.
+ * `from`/`until` select local hours: pass the local midnight you mean as wall-clock ms ("…Z" read as
+ * local time), as the dashboard does.
+ */
+export function countBy(db: ReadDb, group: CountGrouping, f: EntryFilter & { fromLocal?: number; untilLocal?: number }): CountBucket[] {
+  const usesRollup = f.user_id === undefined && f.tag_id === undefined && f.tag_number === undefined && f.iq_id === undefined && f.access_by === undefined && f.from === undefined && f.until === undefined;
+  if (usesRollup) return countFromRollup(db, group, f);
+  const cond = filterConditions(db, f);
+  if (!cond) return [];
+  const keyExpr = {
+    hour: "strftime('%Y-%m-%dT%H', (e.utc_ms + e.utc_offset_min * 60000) / 1000, 'unixepoch')",
+    day: "strftime('%Y-%m-%d', (e.utc_ms + e.utc_offset_min * 60000) / 1000, 'unixepoch')",
+    category: 'e.event_category',
+    detail: "coalesce(e.event_detail, '')",
+    lock: "coalesce(lr.id, '')",
+  }[group];
+  if (f.fromLocal !== undefined) {
+    cond.sql.push('e.utc_ms + e.utc_offset_min * 60000 >= ?');
+    cond.params.push(f.fromLocal);
+  }
+  if (f.untilLocal !== undefined) {
+    cond.sql.push('e.utc_ms + e.utc_offset_min * 60000 < ?');
+    cond.params.push(f.untilLocal);
+  }
+  const where = cond.sql.length ? `WHERE ${cond.sql.join(' AND ')}` : '';
+  const rows = stmt(
+    db,
+    `SELECT ${keyExpr} AS key, max(e.lock_name) AS label, count(*) AS count FROM entries e LEFT JOIN audit_refs lr ON lr.ref = e.lock_ref ${where} GROUP BY key ORDER BY key`,
+  ).all(...cond.params) as CountBucket[];
+  return rows.map((r) => (group === 'lock' ? r : { key: r.key, count: r.count }));
+}
+
+function countFromRollup(db: ReadDb, group: CountGrouping, f: EntryFilter & { fromLocal?: number; untilLocal?: number }): CountBucket[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.lock_id !== undefined) {
+    const ref = refOf(db, 'lock', f.lock_id);
+    if (ref === null) return [];
+    where.push('c.lock_ref = ?');
+    params.push(ref);
+  }
+  if (f.event_category !== undefined) {
+    where.push('c.event_category = ?');
+    params.push(f.event_category);
+  }
+  if (f.event_detail !== undefined) {
+    where.push('c.event_detail = ?');
+    params.push(f.event_detail);
+  }
+  if (f.fromLocal !== undefined) {
+    where.push('c.local_hour >= ?');
+    params.push(Math.floor(f.fromLocal / 3_600_000));
+  }
+  if (f.untilLocal !== undefined) {
+    where.push('c.local_hour < ?');
+    params.push(Math.ceil(f.untilLocal / 3_600_000));
+  }
+  const keyExpr = {
+    hour: "strftime('%Y-%m-%dT%H', c.local_hour * 3600, 'unixepoch')",
+    day: "strftime('%Y-%m-%d', c.local_hour * 3600, 'unixepoch')",
+    category: 'c.event_category',
+    detail: 'c.event_detail',
+    lock: "coalesce(lr.id, '')",
+  }[group];
+  const sqlWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const join = group === 'lock' ? 'LEFT JOIN audit_refs lr ON lr.ref = c.lock_ref' : '';
+  const rows = stmt(db, `SELECT ${keyExpr} AS key, sum(c.n) AS count FROM entry_counts c ${join} ${sqlWhere} GROUP BY key ORDER BY key`).all(...params) as CountBucket[];
+  if (group !== 'lock') return rows;
+  // Name each lock by its latest name in the trail.
+  const name = stmt(db, 'SELECT lock_name FROM entries WHERE lock_ref = (SELECT ref FROM audit_refs WHERE kind = ? AND id = ?) AND lock_name IS NOT NULL ORDER BY utc_ms DESC LIMIT 1');
+  return rows.map((r) => ({ ...r, label: r.key ? ((name.get('lock', r.key) as { lock_name: string } | undefined)?.lock_name ?? undefined) : undefined }));
+}
+
+// ── Last seen and inactivity ───────────────────────────────────────────────────────────────────────
+
+export interface LastSeen {
+  id: string;
+  last_seen: string | null;
+  last_opened: string | null;
+}
+
+export function lastSeen(db: ReadDb, kind: 'user' | 'tag' | 'lock', ids: string[]): LastSeen[] {
+  const q = stmt(db, 'SELECT s.last_ms, s.last_opened_ms FROM audit_refs r JOIN audit_last_seen s ON s.ref = r.ref WHERE r.kind = ? AND r.id = ?');
+  return ids.map((id) => {
+    const row = q.get(kind, id) as { last_ms: number; last_opened_ms: number | null } | undefined;
+    return { id, last_seen: row ? iso(row.last_ms) : null, last_opened: row?.last_opened_ms ? iso(row.last_opened_ms) : null };
+  });
+}
+
+export interface InactivityReport {
+  since: string;
+  doors: Array<{ lock_id: string; customer_reference: string; last_opened: string | null }>;
+  people: Array<{ user_id: string; name: string; last_seen: string | null }>;
+}
+
+/** Doors with no opening and people with no entry since `since` (oldest first; never seen first of all). */
+export function inactivity(db: ReadDb, since: number, limit: number): InactivityReport {
+  const doors = stmt(
+    db,
+    `SELECT l.id AS lock_id, l.customer_reference, s.last_opened_ms FROM locks l
+     LEFT JOIN audit_refs r ON r.kind = 'lock' AND r.id = l.id LEFT JOIN audit_last_seen s ON s.ref = r.ref
+     WHERE s.last_opened_ms IS NULL OR s.last_opened_ms < ? ORDER BY coalesce(s.last_opened_ms, 0), l.customer_reference LIMIT ?`,
+  ).all(since, limit) as Array<{ lock_id: string; customer_reference: string; last_opened_ms: number | null }>;
+  const people = stmt(
+    db,
+    `SELECT u.id AS user_id, trim(u.first_name || ' ' || u.last_name) AS name, s.last_ms FROM users u
+     LEFT JOIN audit_refs r ON r.kind = 'user' AND r.id = u.id LEFT JOIN audit_last_seen s ON s.ref = r.ref
+     WHERE s.last_ms IS NULL OR s.last_ms < ? ORDER BY coalesce(s.last_ms, 0), u.last_name, u.first_name LIMIT ?`,
+  ).all(since, limit) as Array<{ user_id: string; name: string; last_ms: number | null }>;
+  return {
+    since: iso(since),
+    doors: doors.map((d) => ({ lock_id: d.lock_id, customer_reference: d.customer_reference, last_opened: d.last_opened_ms ? iso(d.last_opened_ms) : null })),
+    people: people.map((p) => ({ user_id: p.user_id, name: p.name, last_seen: p.last_ms ? iso(p.last_ms) : null })),
+  };
+}
