@@ -15,10 +15,10 @@ export interface PersonalFields {
   tag_number: string | null;
 }
 
-/** Salted digest of the personal fields (truncated SHA-256). */
+/** Salted digest of the personal fields (truncated SHA-256 over the salt in hex and the fields as JSON). */
 export function personalDigest(salt: Uint8Array, p: PersonalFields): Buffer {
   const body = JSON.stringify([p.user_ref, p.user_name, p.tag_ref, p.tag_number]);
-  return sha256('sha256', Buffer.concat([salt, Buffer.from(body)]), 'buffer').subarray(0, DIGEST_BYTES);
+  return sha256('sha256', Buffer.from(salt).toString('hex') + body, 'buffer').subarray(0, DIGEST_BYTES);
 }
 
 /** Random salts in bulk: one call per batch instead of one per row. */
@@ -31,7 +31,8 @@ export class SaltPool {
       this.pool = randomFillSync(Buffer.alloc(SALT_BYTES * 4096));
       this.pos = 0;
     }
-    const s = Buffer.from(this.pool.subarray(this.pos, this.pos + SALT_BYTES));
+    // A view, not a copy: a pool is never written again once handed out.
+    const s = this.pool.subarray(this.pos, this.pos + SALT_BYTES);
     this.pos += SALT_BYTES;
     return s;
   }
@@ -103,6 +104,7 @@ export function incidentHashBody(r: {
   ]);
 }
 
+/** SHA-256 over the previous hash in hex and the row's body. */
 export function chainHash(prev: Uint8Array, body: string): Buffer {
-  return sha256('sha256', Buffer.concat([prev, Buffer.from(body)]), 'buffer');
+  return sha256('sha256', Buffer.from(prev.buffer, prev.byteOffset, prev.byteLength).toString('hex') + body, 'buffer');
 }

@@ -57,6 +57,14 @@ const TAG_RE = /^\d{10}$/;
 const ENTRY_KEYS = new Set(['event_id', 'time', 'event_category', 'event_detail', 'access_by', 'lock_id', 'iq_id', 'tag_number', 'user_id']);
 const INCIDENT_KEYS = new Set(['event_id', 'time', 'incident_type', 'lock_id', 'iq_id']);
 
+/** Date.parse rolls impossible dates over (2026-02-30 → 2 March, 24:00 → next day): refuse them instead. */
+function isCalendarDateTime(v: string): boolean {
+  const d = new Date(0);
+  d.setUTCFullYear(Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)));
+  d.setUTCHours(Number(v.slice(11, 13)), Number(v.slice(14, 16)), Number(v.slice(17, 19)));
+  return Number.isFinite(d.getTime()) && d.toISOString().slice(0, 19) === v.slice(0, 19);
+}
+
 class Checker {
   readonly issues: ErrorIssue[] = [];
   constructor(private readonly path: string) {}
@@ -89,7 +97,7 @@ class Checker {
 
   time(o: Record<string, unknown>, k: string): number {
     const v = o[k];
-    const ms = typeof v === 'string' && ISO_RE.test(v) ? Date.parse(v) : NaN;
+    const ms = typeof v === 'string' && ISO_RE.test(v) && isCalendarDateTime(v) ? Date.parse(v) : NaN;
     if (!Number.isFinite(ms)) this.fail(k, 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T08:00:00Z');
     return ms;
   }
@@ -167,29 +175,63 @@ function batchError(issues: ErrorIssue[], what: string): GatehouseError {
 
 // ── Writing ────────────────────────────────────────────────────────────────────────────────────────
 
-/** Resolves ids to audit refs within one batch, creating refs for records seen for the first time. */
-export class RefResolver {
-  private readonly cache = new Map<string, number>();
-  constructor(private readonly db: WriteDb) {}
+type RefKind = 'lock' | 'iq' | 'user' | 'tag' | 'source';
+interface KnownRef {
+  ref: number;
+  aux: string | null;
+}
 
-  ref(kind: 'lock' | 'iq' | 'user' | 'tag' | 'source', id: string, aux: string | null = null): number {
+/** Refs known to be committed, shared across batches (refs never change or go away once written). */
+export type CommittedRefs = Map<string, KnownRef>;
+
+/**
+ * Resolves ids to audit refs for one batch, creating refs for records seen for the first time. Refs
+ * created by this batch stay `pending` until the caller's transaction commits (then `commit()`): a
+ * rolled-back insert must not leave a ref number in the shared cache that SQLite may hand out again.
+ */
+export class RefResolver {
+  private readonly pending = new Map<string, KnownRef>();
+
+  constructor(
+    private readonly db: WriteDb,
+    private readonly committed: CommittedRefs = new Map(),
+  ) {}
+
+  ref(kind: RefKind, id: string, aux: string | null = null): number {
     const key = `${kind}\n${id}`;
-    let r = this.cache.get(key);
-    if (r === undefined) {
-      const row = stmt(this.db, 'SELECT ref, aux FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as { ref: number; aux: string | null } | undefined;
+    let known = this.committed.get(key) ?? this.pending.get(key);
+    if (!known) {
+      const row = stmt(this.db, 'SELECT ref, aux FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as KnownRef | undefined;
       if (row) {
-        r = row.ref;
-        if (aux && row.aux !== aux) stmt(this.db, 'UPDATE audit_refs SET aux = ? WHERE ref = ?').run(aux, r);
-      } else r = Number(stmt(this.db, 'INSERT INTO audit_refs (kind, id, aux) VALUES (?, ?, ?)').run(kind, id, aux).lastInsertRowid);
-      this.cache.set(key, r);
+        known = row;
+        this.committed.set(key, row);
+      } else {
+        known = { ref: Number(stmt(this.db, 'INSERT INTO audit_refs (kind, id, aux) VALUES (?, ?, ?)').run(kind, id, aux).lastInsertRowid), aux };
+        this.pending.set(key, known);
+      }
     }
-    return r;
+    if (aux && known.aux !== aux) {
+      stmt(this.db, 'UPDATE audit_refs SET aux = ? WHERE ref = ?').run(aux, known.ref);
+      // The new aux is itself uncommitted: keep it out of the shared cache until commit.
+      this.committed.delete(key);
+      this.pending.set(key, { ref: known.ref, aux });
+    }
+    return known.ref;
   }
 
   /** A ref only if the audit trail already knows the id (for ids no longer in the site model). */
-  existing(kind: 'lock' | 'iq' | 'user' | 'tag', id: string): number | null {
+  existing(kind: Exclude<RefKind, 'source'>, id: string): number | null {
+    const key = `${kind}\n${id}`;
+    const known = this.committed.get(key) ?? this.pending.get(key);
+    if (known) return known.ref;
     const row = stmt(this.db, 'SELECT ref FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as { ref: number } | undefined;
     return row?.ref ?? null;
+  }
+
+  /** Call once the transaction that created the pending refs has committed. */
+  commit(): void {
+    for (const [k, v] of this.pending) this.committed.set(k, v);
+    this.pending.clear();
   }
 }
 
@@ -213,6 +255,7 @@ function writeHead(db: WriteDb, chain: 'entries' | 'incidents', head: ChainHead)
 
 export interface IngestContext {
   db: WriteDb;
+  refs: RefResolver;
   snapshot: AccessSnapshot;
   now: number;
   offsets: ZoneOffsetCache;
@@ -222,8 +265,7 @@ export interface IngestContext {
 }
 
 export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[], incidents: IncidentEvent[]): IngestResult {
-  const { db, snapshot: snap, now } = ctx;
-  const refs = new RefResolver(db);
+  const { db, snapshot: snap, now, refs } = ctx;
   const sourceRef = refs.ref('source', source);
   const result: IngestResult = { entries: { stored: 0, duplicates: 0 }, incidents: { stored: 0, duplicates: 0 }, stored_entry_seqs: [], clock_corrected: 0 };
 
@@ -287,21 +329,22 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
   if (issues.length) throw batchError(issues, 'events');
 
   if (planned.length) {
+    // Positional parameters: binding by name costs more than the rest of the row's work.
     const insert = stmt(
       db,
       `INSERT OR IGNORE INTO entries (seq, utc_ms, utc_offset_min, device_ms, received_ms, event_category, event_detail, access_by, lock_ref, lock_name,
          iq_ref, user_ref, user_name, tag_ref, tag_number, source_ref, source_event_id, personal_salt, personal_digest, hash)
-       VALUES (@seq, @utc_ms, @utc_offset_min, @device_ms, @received_ms, @event_category, @event_detail, @access_by, @lock_ref, @lock_name,
-         @iq_ref, @user_ref, @user_name, @tag_ref, @tag_number, @source_ref, @source_event_id, @personal_salt, @personal_digest, @hash)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const head = readHead(db, 'entries');
     const counts = new Map<string, { hour: number; lock: number; cat: string; detail: string; n: number }>();
-    const seen = new Map<number, { ms: number; seq: number; opened: number | null }>();
+    const seen = new Map<number, { ms: number; seq: number; opened: number | null; n: number }>();
     const see = (ref: number | null, ms: number, seq: number, opened: boolean) => {
       if (ref === null) return;
       const s = seen.get(ref);
-      if (!s) seen.set(ref, { ms, seq, opened: opened ? ms : null });
+      if (!s) seen.set(ref, { ms, seq, opened: opened ? ms : null, n: 1 });
       else {
+        s.n++;
         if (ms > s.ms) Object.assign(s, { ms, seq });
         if (opened && (s.opened === null || ms > s.opened)) s.opened = ms;
       }
@@ -338,7 +381,29 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
         personal_digest: personalDigest(salt, personal),
       };
       const hash = chainHash(head.hash, entryHashBody(row));
-      if (insert.run({ ...row, hash }).changes === 0) {
+      const inserted = insert.run(
+        row.seq,
+        row.utc_ms,
+        row.utc_offset_min,
+        row.device_ms,
+        row.received_ms,
+        row.event_category,
+        row.event_detail,
+        row.access_by,
+        row.lock_ref,
+        row.lock_name,
+        row.iq_ref,
+        row.user_ref,
+        row.user_name,
+        row.tag_ref,
+        row.tag_number,
+        row.source_ref,
+        row.source_event_id,
+        row.personal_salt,
+        row.personal_digest,
+        hash,
+      );
+      if (inserted.changes === 0) {
         result.entries.duplicates++;
         continue;
       }
@@ -365,14 +430,15 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
       for (const c of counts.values()) upCount.run(c.hour, c.lock, c.cat, c.detail, c.n);
       const upSeen = stmt(
         db,
-        `INSERT INTO audit_last_seen (ref, last_ms, last_seq, last_opened_ms) VALUES (?, ?, ?, ?)
+        `INSERT INTO audit_last_seen (ref, last_ms, last_seq, last_opened_ms, n) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(ref) DO UPDATE SET
            last_seq = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last_seq ELSE last_seq END,
            last_ms = max(last_ms, excluded.last_ms),
            last_opened_ms = CASE WHEN excluded.last_opened_ms IS NULL THEN last_opened_ms
-                                 ELSE max(coalesce(last_opened_ms, 0), excluded.last_opened_ms) END`,
+                                 ELSE max(coalesce(last_opened_ms, 0), excluded.last_opened_ms) END,
+           n = n + excluded.n`,
       );
-      for (const [ref, s] of seen) upSeen.run(ref, s.ms, s.seq, s.opened);
+      for (const [ref, s] of seen) upSeen.run(ref, s.ms, s.seq, s.opened, s.n);
     }
   }
 

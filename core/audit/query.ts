@@ -164,39 +164,84 @@ export interface EntryPage {
   count: number | null;
 }
 
+const DAY = 86_400_000;
+
+/** The per-reference index and column to walk day by day, most selective first. */
+const REF_WALKS = [
+  ['tag_id', 'tag', 'e.tag_ref', 'entries_tag'],
+  ['user_id', 'user', 'e.user_ref', 'entries_user'],
+  ['lock_id', 'lock', 'e.lock_ref', 'entries_lock'],
+] as const;
+
 export function listEntries(db: ReadDb, f: EntryFilter, page: { cursor?: string; direction: 'older' | 'newer'; limit: number; with_count: boolean }): EntryPage {
   const cond = filterConditions(db, f);
   if (!cond) return { items: [], older_cursor: null, newer_cursor: null, count: page.with_count ? 0 : null };
-  const where = [...cond.sql];
-  const params = [...cond.params];
   const newer = page.direction === 'newer';
-  if (page.cursor) {
-    const c = decodeCursor(page.cursor);
-    where.push(newer ? '(e.utc_ms, e.seq) > (?, ?)' : '(e.utc_ms, e.seq) < (?, ?)');
-    params.push(c.utc_ms, c.seq);
-  }
-  const order = newer ? 'e.utc_ms ASC, e.seq ASC' : 'e.utc_ms DESC, e.seq DESC';
-  const sqlWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const rows = stmt(db, `SELECT ${ENTRY_SELECT} FROM ${ENTRY_FROM} ${sqlWhere} ORDER BY ${order} LIMIT ?`).all(...params, page.limit + 1) as RawEntryRow[];
+  const cursor = page.cursor ? decodeCursor(page.cursor) : null;
+  const rows = fetchPage(db, f, cond, cursor, newer, page.limit + 1);
   const more = rows.length > page.limit;
   if (more) rows.pop();
   if (newer) rows.reverse();
-  const items = rows.map(toEntryRow);
   const first = rows[0];
   const last = rows[rows.length - 1];
-  const count = page.with_count ? countEntries(db, f) : null;
   return {
-    items,
+    items: rows.map(toEntryRow),
     // Going back from the oldest row shown; there is more back in time when we stopped short or came from there.
     older_cursor: last && (newer || more) ? encodeCursor({ utc_ms: last.utc_ms, seq: last.seq }) : null,
     newer_cursor: first ? encodeCursor({ utc_ms: first.utc_ms, seq: first.seq }) : (page.cursor ?? null),
-    count,
+    count: page.with_count ? countEntries(db, f) : null,
   };
+}
+
+/**
+ * Up to `want` rows after/before the cursor in (utc_ms, seq) order. With a lock, person or tag in the
+ * filter, the matching day-led index is walked one UTC day at a time from the cursor's day, stopping as
+ * soon as the page is full; the days walked are bounded by the reference's first and last appearance.
+ */
+function fetchPage(db: ReadDb, f: EntryFilter, cond: { sql: string[]; params: unknown[] }, cursor: Cursor | null, newer: boolean, want: number): RawEntryRow[] {
+  const where = [...cond.sql];
+  const params = [...cond.params];
+  if (cursor) {
+    where.push(newer ? '(e.utc_ms, e.seq) > (?, ?)' : '(e.utc_ms, e.seq) < (?, ?)');
+    params.push(cursor.utc_ms, cursor.seq);
+  }
+  const order = newer ? 'e.utc_ms ASC, e.seq ASC' : 'e.utc_ms DESC, e.seq DESC';
+  const walk = REF_WALKS.find(([field]) => f[field] !== undefined);
+  if (!walk) {
+    const sqlWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return stmt(db, `SELECT ${ENTRY_SELECT} FROM ${ENTRY_FROM} ${sqlWhere} ORDER BY ${order} LIMIT ?`).all(...params, want) as RawEntryRow[];
+  }
+  const [field, kind, column, index] = walk;
+  const ref = refOf(db, kind, f[field]!)!;
+  const span = stmt(db, 'SELECT (SELECT min(utc_ms) FROM entries) AS lo, (SELECT last_ms FROM audit_last_seen WHERE ref = ?) AS hi').get(ref) as { lo: number | null; hi: number | null };
+  if (span.lo === null || span.hi === null) return [];
+  const lo = Math.floor(Math.max(span.lo, f.from ?? -Infinity, newer && cursor ? cursor.utc_ms : -Infinity) / DAY);
+  const hi = Math.floor(Math.min(span.hi, f.until !== undefined ? f.until - 1 : Infinity, !newer && cursor ? cursor.utc_ms : Infinity) / DAY);
+  const q = stmt(
+    db,
+    `SELECT ${ENTRY_SELECT} FROM entries e INDEXED BY ${index}
+       LEFT JOIN audit_refs lr ON lr.ref = e.lock_ref LEFT JOIN audit_refs ir ON ir.ref = e.iq_ref LEFT JOIN audit_refs ur ON ur.ref = e.user_ref
+       LEFT JOIN audit_refs tr ON tr.ref = e.tag_ref LEFT JOIN audit_refs sr ON sr.ref = e.source_ref
+     WHERE e.day = ? AND ${column} = ? ${where.length ? `AND ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`,
+  );
+  const out: RawEntryRow[] = [];
+  for (let d = newer ? lo : hi; newer ? d <= hi : d >= lo; d += newer ? 1 : -1) {
+    out.push(...(q.all(d, ref, ...params, want - out.length) as RawEntryRow[]));
+    if (out.length >= want) break;
+  }
+  return out;
 }
 
 export function countEntries(db: ReadDb, f: EntryFilter): number {
   const cond = filterConditions(db, f);
   if (!cond) return 0;
+  // A filter on exactly one lock, person or tag is counted by the running total kept at ingest.
+  const keys = Object.keys(f).filter((k) => f[k as keyof EntryFilter] !== undefined);
+  const walk = REF_WALKS.find(([field]) => f[field] !== undefined);
+  if (walk && keys.length === 1) {
+    const row = stmt(db, 'SELECT n FROM audit_last_seen WHERE ref = ?').get(refOf(db, walk[1], f[walk[0]]!)) as { n: number } | undefined;
+    return row?.n ?? 0;
+  }
   const where = cond.sql.length ? `WHERE ${cond.sql.join(' AND ')}` : '';
   return (stmt(db, `SELECT count(*) AS n FROM entries e ${where}`).get(...cond.params) as { n: number }).n;
 }

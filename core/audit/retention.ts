@@ -52,6 +52,7 @@ function deleteOldest(db: WriteDb, table: 'entries' | 'incidents', cutoff: numbe
   while (last + 1 < rows.length && rows[last + 1]!.utc_ms < cutoff) last++;
   if (last < 0) return 0;
   const lastRow = rows[last]!;
+  if (table === 'entries') uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'user_ref', 'tag_ref']);
   stmt(db, `DELETE FROM ${table} WHERE seq <= ?`).run(lastRow.seq);
   addAnchor(db, {
     chain: table,
@@ -71,10 +72,23 @@ function anonymize(db: WriteDb, cutoff: number, maxRows: number): number {
     utc_ms: number;
   }>;
   if (rows.length === 0) return 0;
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  // The rows are those of one stretch of (utc_ms, seq): the same condition selects them for the counts.
+  uncount(db, '(utc_ms, seq) >= (?, ?) AND (utc_ms, seq) <= (?, ?) AND utc_ms < ?', [first.utc_ms, first.seq, last.utc_ms, last.seq, cutoff], ['user_ref', 'tag_ref']);
   const erase = stmt(db, 'UPDATE entries SET user_ref = NULL, user_name = NULL, tag_ref = NULL, tag_number = NULL, personal_salt = NULL WHERE seq = ?');
   let n = 0;
   for (const r of rows) n += erase.run(r.seq).changes;
-  const last = rows[rows.length - 1]!;
   setSetting(db, 'audit.anonymize_cursor', { utc_ms: last.utc_ms, seq: last.seq });
   return n;
+}
+
+/** Takes rows that are about to be deleted (or lose their references) out of the per-reference counts. */
+function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'lock_ref' | 'user_ref' | 'tag_ref'>): void {
+  const dec = stmt(db, 'UPDATE audit_last_seen SET n = n - ? WHERE ref = ?');
+  for (const col of columns) {
+    for (const r of stmt(db, `SELECT ${col} AS ref, count(*) AS c FROM entries WHERE ${where} AND ${col} IS NOT NULL GROUP BY ${col}`).all(...params) as Array<{ ref: number; c: number }>) {
+      dec.run(r.c, r.ref);
+    }
+  }
 }

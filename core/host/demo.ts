@@ -10,7 +10,7 @@ import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { stmt } from '../store/db.ts';
 import { SaltPool } from '../audit/chain.ts';
-import { ingest, type EntryEvent, type IncidentEvent } from '../audit/ingest.ts';
+import { ingest, RefResolver, type EntryEvent, type IncidentEvent } from '../audit/ingest.ts';
 import { ZoneOffsetCache } from '../audit/zone-offsets.ts';
 import { getLock, updateLock } from '../store/repos/locks.ts';
 import { getIq, updateIq } from '../store/repos/iqs.ts';
@@ -361,7 +361,7 @@ function seedEntries(
     q.entries.sort((a, b) => a.time - b.time);
     q.incidents.sort((a, b) => a.time - b.time);
     for (let i = 0; i < Math.max(q.entries.length, q.incidents.length); i += 5000) {
-      const r = service.db.transaction((db) => ingest({ ...ctx, db }, source, q.entries.slice(i, i + 5000), q.incidents.slice(i, i + 5000)));
+      const r = service.db.transaction((db) => ingest({ ...ctx, db, refs: new RefResolver(db) }, source, q.entries.slice(i, i + 5000), q.incidents.slice(i, i + 5000)));
       count += r.entries.stored;
     }
   }

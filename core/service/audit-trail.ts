@@ -1,7 +1,7 @@
 // The service's handle on the audit trail: state that outlives one command (zone offsets, salts) and
 // the entry points the handlers and the host use.
 import { SaltPool } from '../audit/chain.ts';
-import { ingest, validateEntries, validateIncidents, type IngestResult } from '../audit/ingest.ts';
+import { ingest, RefResolver, validateEntries, validateIncidents, type CommittedRefs, type IngestResult } from '../audit/ingest.ts';
 import { getEntry } from '../audit/query.ts';
 import { ZoneOffsetCache } from '../audit/zone-offsets.ts';
 import type { AccessSnapshot } from '../access/snapshot.ts';
@@ -12,6 +12,7 @@ import type { CommandContext } from './context.ts';
 export class AuditTrail {
   private readonly offsets = new ZoneOffsetCache();
   private readonly salts = new SaltPool();
+  private readonly committedRefs: CommittedRefs = new Map();
 
   constructor(private readonly snapshot: () => AccessSnapshot) {}
 
@@ -22,8 +23,10 @@ export class AuditTrail {
   ingest(ctx: CommandContext, source: string, rawEntries: unknown[], rawIncidents: unknown[]): IngestResult {
     const entries = validateEntries(rawEntries);
     const incidents = validateIncidents(rawIncidents);
+    const refs = new RefResolver(ctx.db, this.committedRefs);
+    ctx.afterCommit(() => refs.commit());
     const result = ingest(
-      { db: ctx.db, snapshot: this.snapshot(), now: ctx.now, offsets: this.offsets, salts: this.salts, anonymizeBefore: anonymizeBefore(ctx.db, ctx.now) },
+      { db: ctx.db, refs, snapshot: this.snapshot(), now: ctx.now, offsets: this.offsets, salts: this.salts, anonymizeBefore: anonymizeBefore(ctx.db, ctx.now) },
       source,
       entries,
       incidents,

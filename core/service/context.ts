@@ -43,6 +43,8 @@ export interface CommandContext extends BaseContext {
   touch(kind: TouchKind, id: string): void;
   /** Queues an event; it is sent only if the command commits. */
   emit<E extends EventName>(name: E, payload: ContractEvents[E]): void;
+  /** Runs fn once the command has committed (never when it rolls back). */
+  afterCommit(fn: () => void): void;
 }
 
 type HandlerFor<K extends ContractName> = Contract[K]['kind'] extends 'command'

@@ -5,13 +5,14 @@
 import { EventEmitter } from 'node:events';
 import { type z } from 'zod';
 import { accessDiff } from '../access/access-diff.ts';
-import { contract, isContractName, type ContractName, type InputOf, type ResultOf } from '../contract/contract.ts';
+import { exportEntries } from '../audit/export.ts';
+import { contract, isContractName, streams, type ContractName, type InputOf, type ResultOf, type StreamInput, type StreamName } from '../contract/contract.ts';
 import { GatehouseError, type ErrorIssue } from '../contract/errors.ts';
 import type { ContractEvents, EventName } from '../contract/events.ts';
-import { can } from '../contract/permissions.ts';
+import { can, type Permission } from '../contract/permissions.ts';
 import type { AccessDiff } from '../contract/results.ts';
 import { loadSnapshot } from '../store/access-snapshot-loader.ts';
-import type { SiteDatabase } from '../store/db.ts';
+import type { ReadDb, SiteDatabase } from '../store/db.ts';
 import { appendOperatorLog, type LogRecord } from '../store/repos/operator-log.ts';
 import { getOperator } from '../store/repos/operators.ts';
 import { findToken } from '../store/repos/operators.ts';
@@ -21,6 +22,7 @@ import { AuditTrail } from './audit-trail.ts';
 import type { Actor } from './actor.ts';
 import { ChangeSet } from './change-set.ts';
 import type { CallMeta, CommandContext, Handlers, QueryContext } from './context.ts';
+import { entryFilter } from './handlers/audit.ts';
 import { handlers } from './handlers/index.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { tokenHash } from './passwords.ts';
@@ -103,12 +105,35 @@ export class GatehouseService {
     }
   }
 
-  private authorize(actor: Actor | null, name: ContractName): void {
-    const permission = contract[name].permission;
-    if (permission === null) return;
-    if (!actor) throw new GatehouseError('unauthenticated', 'Sign in first');
-    if (!can(actor.role, permission)) {
-      throw new GatehouseError('forbidden', `Your role (${actor.role}) may not do this: '${name}' needs the '${permission}' permission`);
+  /**
+   * Refuses a caller who may not run this command or query (call() checks this itself; a front end
+   * that prepares input in several steps checks it first, so a refusal is reported before bad input).
+   */
+  authorize(actor: Actor | null, name: ContractName): void {
+    checkPermission(actor, name, contract[name].permission);
+  }
+
+  /** Refuses a caller who may not run this stream, with the same rules as commands and queries. */
+  authorizeStream(actor: Actor | null, name: StreamName): void {
+    try {
+      checkPermission(actor, name, streams[name].permission);
+    } catch (e) {
+      throw this.toError(e, name);
+    }
+  }
+
+  /**
+   * A stream (contract `streams`): checks the caller and the input like call(), then returns the parsed
+   * input and the stream's text chunks. Nothing is read until the first chunk is pulled; a problem
+   * with the input is thrown here, before any chunk.
+   */
+  stream<K extends StreamName>(actor: Actor | null, name: K, rawInput: unknown): { input: StreamInput<K>; chunks: Generator<string> } {
+    this.authorizeStream(actor, name);
+    try {
+      const input = parseInput(streams[name].input, rawInput) as StreamInput<K>;
+      return { input, chunks: STREAM_SOURCES[name](this.db.read, input) };
+    } catch (e) {
+      throw this.toError(e, name);
     }
   }
 
@@ -118,15 +143,15 @@ export class GatehouseService {
   }
 
   private runCommand(actor: Actor | null, name: ContractName, input: unknown, meta: CallMeta): unknown {
-    const events: Array<[EventName, unknown]> = [];
+    const after: Array<() => void> = [];
     const changes = new ChangeSet();
     const result = this.db.transaction((db) => {
-      const { ctx, records } = this.commandContext(db, actor, name, meta, changes, events);
+      const { ctx, records } = this.commandContext(db, actor, name, meta, changes, after);
       const r = (this.handlers[name] as (c: CommandContext, i: unknown) => unknown)(ctx, input);
       appendOperatorLog(db, records);
       return r;
     });
-    this.afterCommit(changes, events);
+    this.afterCommit(changes, after);
     return result;
   }
 
@@ -136,7 +161,7 @@ export class GatehouseService {
     name: string,
     meta: CallMeta,
     changes: ChangeSet,
-    events: Array<[EventName, unknown]>,
+    after: Array<() => void>,
   ): { ctx: CommandContext; records: LogRecord[] } {
     const now = this.now();
     const nowIso = new Date(now).toISOString();
@@ -164,12 +189,13 @@ export class GatehouseService {
         for (const t of c.touches ?? (c.target_id ? [{ kind: c.target_type, id: c.target_id }] : [])) changes.touch(t.kind, t.id);
       },
       touch: (kind, id) => changes.touch(kind, id),
-      emit: (n, p) => void events.push([n, p]),
+      emit: (n, p) => void after.push(() => this.emitter.emit(n, p)),
+      afterCommit: (fn) => void after.push(fn),
     };
     return { ctx, records };
   }
 
-  private afterCommit(changes: ChangeSet, events: Array<[EventName, unknown]>): void {
+  private afterCommit(changes: ChangeSet, after: Array<() => void>): void {
     if (!changes.empty) {
       try {
         this.engine.apply(changes);
@@ -181,7 +207,7 @@ export class GatehouseService {
       const kinds = [...changes.byKind.keys()];
       this.emit('model.changed', { kinds, ids: kinds.flatMap((k) => [...changes.ids(k)]) });
     }
-    for (const [n, p] of events) this.emitter.emit(n, p);
+    for (const fn of after) fn();
   }
 
   /**
@@ -217,6 +243,19 @@ export class GatehouseService {
     if (mapped) return mapped;
     this.log('error', `'${name}' failed`, e);
     return new GatehouseError('internal', `'${name}' failed unexpectedly; nothing was saved`);
+  }
+}
+
+/** What each stream reads. Called before the first chunk is pulled: input problems throw here. */
+const STREAM_SOURCES: { [K in StreamName]: (db: ReadDb, input: StreamInput<K>) => Generator<string> } = {
+  'entries.export': (db, { format, ...filter }) => exportEntries(db, { format, filter: entryFilter(filter) }),
+};
+
+function checkPermission(actor: Actor | null, name: string, permission: Permission | null): void {
+  if (permission === null) return;
+  if (!actor) throw new GatehouseError('unauthenticated', 'Sign in first');
+  if (!can(actor.role, permission)) {
+    throw new GatehouseError('forbidden', `Your role (${actor.role}) may not do this: '${name}' needs the '${permission}' permission`);
   }
 }
 

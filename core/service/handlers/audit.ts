@@ -18,6 +18,7 @@ type Names =
   | 'entries.inactivity'
   | 'entries.ingest'
   | 'incidents.list'
+  | 'incidents.get'
   | 'incidents.acknowledge'
   | 'audit.verify'
   | 'audit.settings.get'
@@ -37,8 +38,8 @@ export function entryFilter(i: Partial<Record<keyof EntryFilter, unknown>>): Ent
   return f;
 }
 
-const seqOf = (id: string): number => {
-  if (!/^\d{1,15}$/.test(id)) throw invalid(`id: '${id}' is not an entry id`, [{ path: 'id', message: 'not a number' }]);
+const seqOf = (id: string, what = 'an entry'): number => {
+  if (!/^\d{1,15}$/.test(id)) throw invalid(`id: '${id}' is not ${what} id`, [{ path: 'id', message: 'not a number' }]);
   return Number(id);
 };
 
@@ -56,11 +57,12 @@ export const auditHandlers: HandlerGroup<Names> = {
 
   'incidents.list': (ctx, { cursor, direction, limit, with_count, from, until, ...f }) =>
     listIncidents(ctx.db, { ...f, from: from ? Date.parse(from) : undefined, until: until ? Date.parse(until) : undefined }, { cursor, direction, limit, with_count }),
+  'incidents.get': (ctx, { id }) => must(getIncident(ctx.db, seqOf(id, 'an incident')), 'Incident', id),
   'incidents.acknowledge'(ctx, { ids, comment }) {
     const by = ctx.actor?.name ?? 'unknown';
     const out: IncidentRow[] = [];
     for (const id of [...new Set(ids)]) {
-      const before = must(getIncident(ctx.db, seqOf(id)), 'Incident', id);
+      const before = must(getIncident(ctx.db, seqOf(id, 'an incident')), 'Incident', id);
       if (before.acknowledged) throw new GatehouseError('conflict', `Incident ${id} was already acknowledged by ${before.acknowledged_by} at ${before.acknowledged_at}`);
       acknowledgeIncident(ctx.db, seqOf(id), by, ctx.nowIso, comment);
       ctx.log({ target_type: 'entry', target_id: `incident:${id}`, before: { acknowledged: false }, after: { acknowledged: true, comment }, touches: [] });
