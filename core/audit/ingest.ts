@@ -418,6 +418,7 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
       else counts.set(key, { hour, lock: row.lock_ref ?? 0, cat: row.event_category, detail: row.event_detail ?? '', n: 1 });
       const opened = row.event_category === 'lock_opened';
       see(row.lock_ref, utc, row.seq, opened);
+      see(row.iq_ref, utc, row.seq, opened);
       see(row.user_ref, utc, row.seq, opened);
       see(row.tag_ref, utc, row.seq, opened);
     }

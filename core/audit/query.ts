@@ -171,6 +171,7 @@ const REF_WALKS = [
   ['tag_id', 'tag', 'e.tag_ref', 'entries_tag'],
   ['user_id', 'user', 'e.user_ref', 'entries_user'],
   ['lock_id', 'lock', 'e.lock_ref', 'entries_lock'],
+  ['iq_id', 'iq', 'e.iq_ref', 'entries_iq'],
 ] as const;
 
 export function listEntries(db: ReadDb, f: EntryFilter, page: { cursor?: string; direction: 'older' | 'newer'; limit: number; with_count: boolean }): EntryPage {

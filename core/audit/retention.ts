@@ -52,7 +52,7 @@ function deleteOldest(db: WriteDb, table: 'entries' | 'incidents', cutoff: numbe
   while (last + 1 < rows.length && rows[last + 1]!.utc_ms < cutoff) last++;
   if (last < 0) return 0;
   const lastRow = rows[last]!;
-  if (table === 'entries') uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'user_ref', 'tag_ref']);
+  if (table === 'entries') uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'iq_ref', 'user_ref', 'tag_ref']);
   stmt(db, `DELETE FROM ${table} WHERE seq <= ?`).run(lastRow.seq);
   addAnchor(db, {
     chain: table,
@@ -84,7 +84,7 @@ function anonymize(db: WriteDb, cutoff: number, maxRows: number): number {
 }
 
 /** Takes rows that are about to be deleted (or lose their references) out of the per-reference counts. */
-function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'lock_ref' | 'user_ref' | 'tag_ref'>): void {
+function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'lock_ref' | 'iq_ref' | 'user_ref' | 'tag_ref'>): void {
   const dec = stmt(db, 'UPDATE audit_last_seen SET n = n - ? WHERE ref = ?');
   for (const col of columns) {
     for (const r of stmt(db, `SELECT ${col} AS ref, count(*) AS c FROM entries WHERE ${where} AND ${col} IS NOT NULL GROUP BY ${col}`).all(...params) as Array<{ ref: number; c: number }>) {

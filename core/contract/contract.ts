@@ -382,6 +382,7 @@ export const contract = {
     permission: 'audit.read',
     summary: 'Incidents (alarms), newest first.',
   }),
+  'incidents.get': query<R.IncidentRow>()({ input: byId, permission: 'audit.read', summary: 'One incident.' }),
   'incidents.acknowledge': command<R.IncidentRow[]>()({
     input: z.strictObject({ ids: z.array(s.id).min(1).max(1000), comment: z.string().trim().max(1000).nullable().default(null) }),
     permission: 'alarms.acknowledge',

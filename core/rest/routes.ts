@@ -3,13 +3,16 @@
 // Site-scoped routes live under /v1.1/sites/{site_id} (and /v1.2/...). docs/api.md lists them all.
 import { GatehouseError } from '../contract/errors.ts';
 import type { ContractName, InputOf, QueryName, ResultOf } from '../contract/contract.ts';
-import type { Page, UserDetail } from '../contract/results.ts';
+import type { EntryRow, IncidentRow, Page, UserDetail } from '../contract/results.ts';
 import type { User } from '../domain/model.ts';
-import { listQuery, nextPageLink, type Query } from './odata-input.ts';
+import { ENTRY_FILTER_FIELDS, INCIDENT_FILTER_FIELDS, translateKeysetFilter, type KeysetFilterFields } from './entry-filter.ts';
+import { keysetNextPageLink, keysetQuery, listQuery, nextPageLink, type Query } from './odata-input.ts';
 
 export interface RestRequest {
   params: Record<string, string>;
   query: Query;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
   /** Absolute URL of this route without the query string (for next_page_link). */
   baseUrl: string;
@@ -61,6 +64,101 @@ function list<K extends ContractName>(path: string, name: K, opts: { alias?: (f:
       };
     },
   };
+}
+
+/** The cursor page of the audit-trail lists (entries.list, incidents.list). */
+interface CursorPage<T> {
+  items: T[];
+  older_cursor: string | null;
+  newer_cursor: string | null;
+  count: number | null;
+}
+
+type KeysetListName = 'entries.list' | 'incidents.list';
+
+/**
+ * A list read by keyset, the way CLP serves entries and incidents: `$filter` limited to what the
+ * trail's indexes answer (entry-filter.ts), pages continued by token (CLP-Continuation-Token header or
+ * continuation_token), newest first unless `$orderby=utc_date_time asc`, and `count` only on request.
+ */
+function keysetList<K extends KeysetListName>(
+  path: string,
+  name: K,
+  opts: { label: string; fields: KeysetFilterFields; item?: (x: never) => unknown; resolve?: (req: RestRequest, filter: Record<string, string | boolean>) => void },
+): RestRoute {
+  // input() and output() of one request need the same parsed options; parse once.
+  const parsed = new WeakMap<RestRequest, { order: 'asc' | 'desc'; limit: number; withCount: boolean; empty: boolean; input: Record<string, unknown> }>();
+  const parse = (req: RestRequest) => {
+    let p = parsed.get(req);
+    if (!p) {
+      const k = keysetQuery(req.query, req.headers['clp-continuation-token'], opts.label);
+      const f = translateKeysetFilter(k.filter, opts.fields, opts.label);
+      opts.resolve?.(req, f.fields);
+      // A filter that contradicts itself matches nothing: the query still runs (one row, to check the
+      // caller and the values), and the answer is an empty page.
+      const input = { ...f.fields, cursor: k.cursor, direction: k.order === 'desc' ? 'older' : 'newer', limit: f.empty ? 1 : k.limit, with_count: f.empty ? false : k.with_count };
+      p = { order: k.order, limit: k.limit, withCount: k.with_count, empty: f.empty, input };
+      parsed.set(req, p);
+    }
+    return p;
+  };
+  return {
+    method: 'GET',
+    path,
+    name,
+    input: (req) => parse(req).input,
+    output: (result: CursorPage<unknown>, req) => {
+      const p = parse(req);
+      if (p.empty) return { items: [], next_page_link: null, count: p.withCount ? 0 : null, continuation_token: null };
+      // The contract pages newest first either way; ascending pages come reversed.
+      const rows = p.order === 'desc' ? result.items : [...result.items].reverse();
+      let token: string | null;
+      if (p.order === 'desc') token = result.older_cursor;
+      else {
+        // Going forward the contract always offers a cursor (to poll for new rows): look one row ahead
+        // so that the last page says it is the last.
+        const more = rows.length === p.limit && result.newer_cursor !== null && (req.read(name, { ...p.input, cursor: result.newer_cursor, direction: 'newer', limit: 1, with_count: false } as never) as CursorPage<unknown>).items.length > 0;
+        token = more ? result.newer_cursor : null;
+      }
+      return {
+        items: opts.item ? rows.map((x) => opts.item!(x as never)) : rows,
+        next_page_link: token === null ? null : keysetNextPageLink(req.baseUrl, req.query, token),
+        count: result.count,
+        continuation_token: token,
+      };
+    },
+  };
+}
+
+/** An entry as KS shows it: `user_id` is the platform user id (KS's user.id); Gatehouse adds the site-user id. */
+export function restEntry(e: EntryRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'platform_user_id') continue;
+    if (k === 'user_id') {
+      out.user_id = e.platform_user_id;
+      out.site_user_id = v;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** PATCH /incidents/{id}: {acknowledged: true, comment?} (a Gatehouse extension; KS incidents are read-only). */
+function acknowledgeInput(req: RestRequest) {
+  const id = req.params.id!;
+  if (id.length > 64) throw new GatehouseError('validation', `id: an incident id has at most 64 characters, not ${id.length}`, [{ path: 'id', message: 'too long' }]);
+  const b = body(req);
+  const { acknowledged, comment, ...rest } = b;
+  const unknown = Object.keys(rest);
+  if (unknown.length) {
+    const message = `Unrecognized key${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `"${k}"`).join(', ')}; an incident takes acknowledged and comment`;
+    throw new GatehouseError('validation', `(body): ${message}`, unknown.map((k) => ({ path: k, message: 'unknown field' })));
+  }
+  if (acknowledged !== true) {
+    const message = acknowledged === false ? 'an acknowledgement cannot be withdrawn: send {"acknowledged": true}' : 'must be true (send {"acknowledged": true, "comment": …})';
+    throw new GatehouseError('validation', `acknowledged: ${message}`, [{ path: 'acknowledged', message }]);
+  }
+  return { ids: [id], ...(comment === undefined ? {} : { comment }) };
 }
 
 const byId = (req: RestRequest) => ({ id: req.params.id });
@@ -191,8 +289,20 @@ export const ROUTES: RestRoute[] = [
   { method: 'PATCH', path: '/holiday_calendars/:id', name: 'holiday_calendars.update', input: patch },
   { method: 'DELETE', path: '/holiday_calendars/:id', name: 'holiday_calendars.delete', input: byId, ...deleted },
 
-  // Audit trail
-  list('/entries', 'entries.list'),
+  // Audit trail (read by keyset with continuation tokens, as CLP does)
+  keysetList('/entries', 'entries.list', {
+    label: 'Entries',
+    fields: ENTRY_FILTER_FIELDS,
+    item: restEntry,
+    // KS puts the platform user id in entries; the trail keeps the site-user id. Either is accepted.
+    resolve: (req, f) => {
+      if (typeof f.user_id === 'string' && f.user_id.length <= 64) f.user_id = req.resolveUserId(f.user_id);
+    },
+  }),
+  { method: 'GET', path: '/entries/:id', name: 'entries.get', input: byId, output: restEntry },
+  keysetList('/incidents', 'incidents.list', { label: 'Incidents', fields: INCIDENT_FILTER_FIELDS }),
+  { method: 'GET', path: '/incidents/:id', name: 'incidents.get', input: byId },
+  { method: 'PATCH', path: '/incidents/:id', name: 'incidents.acknowledge', input: acknowledgeInput, output: (rows: IncidentRow[]) => rows[0] },
 
   // Access check: explain() for (user or tag, lock, instant) (Gatehouse extension)
   {

@@ -2,6 +2,7 @@
 // /connect/token, a health check, and the contract itself at /api/rpc/{name} for Gatehouse's own UI in
 // browser mode. Everything goes through GatehouseService, so roles, validation, transactions and the
 // operator log are the same as in the desktop app.
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GatehouseError } from '../contract/errors.ts';
 import type { Actor } from '../service/actor.ts';
@@ -74,6 +75,31 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
     return { result: service.call(actor, req.params.name, req.body ?? {}, { ip: req.ip }) ?? null };
   });
 
+  // Streams (contract `streams`): the same checks as the contract, then the body is streamed. Query
+  // parameters are the stream's input fields.
+  app.get('/api/export/entries', async (req, reply) => {
+    const actor = actorOf(req);
+    service.authorizeStream(actor, 'entries.export');
+    const query = { ...(req.query as Query) };
+    // As in /entries: the platform user id (KS) or the site-user id.
+    if (typeof query.user_id === 'string' && query.user_id.length <= 64) query.user_id = resolveUserId(service, actor, query.user_id);
+    const { input, chunks } = service.stream(actor, 'entries.export', query);
+    // Pull the first chunk before answering, so that a failure still gets a CLP error and a status.
+    const first = chunks.next();
+    const csv = input.format === 'csv';
+    const date = new Date(service.now()).toISOString().slice(0, 10);
+    reply.header('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+    reply.header('Content-Disposition', `attachment; filename="entries-${date}.${csv ? 'csv' : 'jsonl'}"`);
+    const body = Readable.from(
+      (function* () {
+        if (!first.done) yield first.value;
+        yield* chunks;
+      })(),
+    );
+    body.on('error', (e) => service.log('error', 'export of entries failed while streaming', e));
+    return reply.send(body);
+  });
+
   for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/sites`, async (req) => {
       service.call(actorOf(req), 'site.get', {});
@@ -91,11 +117,14 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
           const restReq: RestRequest = {
             params,
             query: req.query as Query,
+            headers: req.headers,
             body: req.body,
             baseUrl: `${req.protocol}://${req.host}${req.url.split('?')[0]}`,
             resolveUserId: (id) => resolveUserId(service, actor, id),
             read: (name, input) => service.call(actor, name, input, { ip: req.ip }) as never,
           };
+          // The caller's permission first, as call() does: a refusal is not hidden behind bad input.
+          service.authorize(actor, route.name);
           const input = route.input(restReq);
           const result = service.call(actor, route.name, input, { ip: req.ip });
           const out = route.output ? route.output(result as never, restReq) : result;

@@ -39,7 +39,7 @@ export class NotAGatehouseDatabaseError extends Error {
  * Tables checked at open. Big append-only tables (the audit trail) are left to `verify-audit` and the
  * periodic check so that opening a database with years of entries stays fast.
  */
-const SKIP_INTEGRITY_AT_OPEN = new Set(['entries', 'incidents']);
+const SKIP_INTEGRITY_AT_OPEN = new Set(['entries', 'incidents', 'entry_counts', 'audit_refs', 'audit_last_seen']);
 
 export interface OpenOptions {
   /** Skip schema migration (used to inspect a file without changing it). */

@@ -50,13 +50,13 @@ export const migration0020: Migration = {
       ) STRICT;
       CREATE UNIQUE INDEX entries_source ON entries(source_ref, source_event_id);
       CREATE INDEX entries_time ON entries(utc_ms);
-      -- Per-lock, per-person and per-tag indexes lead with the UTC day: events arrive in time order, so
+      -- Per-lock, per-IQ, per-person and per-tag indexes lead with the UTC day: events arrive in time order, so
       -- inserts stay in today's corner of each index instead of touching a random page per row. Queries
       -- walk the days (core/audit/query.ts).
       CREATE INDEX entries_lock ON entries(day, lock_ref, utc_ms) WHERE lock_ref IS NOT NULL;
       CREATE INDEX entries_user ON entries(day, user_ref, utc_ms) WHERE user_ref IS NOT NULL;
       CREATE INDEX entries_tag ON entries(day, tag_ref, utc_ms) WHERE tag_ref IS NOT NULL;
-      CREATE INDEX entries_iq ON entries(iq_ref, utc_ms) WHERE iq_ref IS NOT NULL;
+      CREATE INDEX entries_iq ON entries(day, iq_ref, utc_ms) WHERE iq_ref IS NOT NULL;
       CREATE INDEX entries_category ON entries(event_category, event_detail, utc_ms);
 
       CREATE TABLE incidents (
@@ -92,7 +92,7 @@ export const migration0020: Migration = {
         PRIMARY KEY (local_hour, lock_ref, event_category, event_detail)
       ) STRICT, WITHOUT ROWID;
 
-      -- Per person, tag and lock: the last entry, the last opening, and how many entries name it.
+      -- Per lock, IQ, person and tag: the last entry, the last opening, and how many entries name it.
       CREATE TABLE audit_last_seen (
         ref INTEGER PRIMARY KEY,
         last_ms INTEGER NOT NULL,
