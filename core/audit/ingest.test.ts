@@ -13,8 +13,6 @@ import { openDatabase, type SiteDatabase } from '../store/db.ts';
 
 /** Monday 2 March 2026, 13:00 in Amsterdam. */
 const T0 = Date.parse('2026-03-02T12:00:00Z');
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 const opened: SiteDatabase[] = [];
 afterEach(() => {
@@ -426,7 +424,7 @@ describe('bad input writes nothing', () => {
       'incidents.1.incident_type',
     ],
     ['an incident at an unknown lock', (site) => ({ source: 'iq:1', entries: [opening(site, 'x')], incidents: [{ event_id: 'a', time: '2026-03-02T10:00:00Z', incident_type: 'tamper', lock_id: 'gone' }] }), 'incidents.0.lock_id'],
-    ['an incident at an unknown IQ', (site) => ({ source: 'iq:1', incidents: [{ event_id: 'a', time: '2026-03-02T10:00:00Z', incident_type: 'iq_offline', iq_id: 'gone' }] }), 'incidents.0.iq_id'],
+    ['an incident at an unknown IQ', () => ({ source: 'iq:1', incidents: [{ event_id: 'a', time: '2026-03-02T10:00:00Z', incident_type: 'iq_offline', iq_id: 'gone' }] }), 'incidents.0.iq_id'],
     ['an incident with a bad time', (site) => ({ source: 'iq:1', incidents: [{ event_id: 'a', time: '02/03/2026 10:00', incident_type: 'tamper', lock_id: site.front.id }] }), 'incidents.0.time'],
     ['an incident with an entry field', (site) => ({ source: 'iq:1', incidents: [{ event_id: 'a', time: '2026-03-02T10:00:00Z', incident_type: 'tamper', lock_id: site.front.id, tag_number: '0000001001' }] }), 'incidents.0.tag_number'],
     ['an incident that is null', () => ({ source: 'iq:1', incidents: [null] }), 'incidents.0'],
@@ -475,8 +473,17 @@ describe('bad input writes nothing', () => {
     expect(dump(site.db)).toEqual(before);
   });
 
-  it('a good batch still goes in afterwards', () => {
-    expect(site.ingest('iq:1', [opening(site, 'later', '2026-03-02T11:00:00Z')]).entries.stored).toBe(1);
+  it('a good batch still goes in afterwards, from a source and for records only the refused batches named', () => {
+    // The refused batches created refs (source 'bulk', a new user) inside their rolled-back transactions.
+    const carol = site.svc.run(site.sys, 'users.create', { first_name: 'Carol', last_name: 'Clark' });
+    const r = site.ingest('bulk', [opening(site, 'later', '2026-03-02T11:00:00Z'), opening(site, 'mobile', '2026-03-02T11:01:00Z', { tag_number: null, access_by: 'mobile_key', user_id: carol.id })]);
+    expect(r.entries.stored).toBe(2);
+    const rows = site.all().filter((e) => e.source === 'bulk');
+    expect(rows.map((e) => [e.source_event_id, e.user_name])).toEqual([
+      ['mobile', 'Carol Clark'],
+      ['later', 'Alice Adams'],
+    ]);
+    expect(site.svc.run(site.sys, 'entries.list', { user_id: carol.id }).items.map((e) => e.source_event_id)).toEqual(['mobile']);
     expect(site.verify().ok).toBe(true);
   });
 });
@@ -527,12 +534,13 @@ describe('hourly counts and last-seen', () => {
           )
           .all();
         expect(rollup).toEqual(brute);
-        // Last seen: the newest entry of each person, tag and lock, and the newest opening.
-        const seen = site.db.read.prepare('SELECT ref, last_ms, last_opened_ms FROM audit_last_seen ORDER BY ref').all();
+        // Last seen: the newest entry of each lock, IQ, person and tag, the newest opening, and how many name it.
+        const seen = site.db.read.prepare('SELECT ref, last_ms, last_opened_ms, n FROM audit_last_seen ORDER BY ref').all();
         const expected = site.db.read
           .prepare(
-            `SELECT ref, max(utc_ms) AS last_ms, max(CASE WHEN event_category = 'lock_opened' THEN utc_ms END) AS last_opened_ms FROM (
+            `SELECT ref, max(utc_ms) AS last_ms, max(CASE WHEN event_category = 'lock_opened' THEN utc_ms END) AS last_opened_ms, count(*) AS n FROM (
                SELECT lock_ref AS ref, utc_ms, event_category FROM entries WHERE lock_ref IS NOT NULL
+               UNION ALL SELECT iq_ref, utc_ms, event_category FROM entries WHERE iq_ref IS NOT NULL
                UNION ALL SELECT user_ref, utc_ms, event_category FROM entries WHERE user_ref IS NOT NULL
                UNION ALL SELECT tag_ref, utc_ms, event_category FROM entries WHERE tag_ref IS NOT NULL)
              GROUP BY ref ORDER BY ref`,

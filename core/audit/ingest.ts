@@ -31,6 +31,8 @@ export interface EntryEvent {
   iq_id: string | null;
   tag_number: string | null;
   user_id: string | null;
+  /** Who acted when no site user did (e.g. the operator behind a remote opening); stored as the name. */
+  actor_name?: string | null;
 }
 
 export interface IncidentEvent {
@@ -54,7 +56,7 @@ export interface IngestResult {
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const TAG_RE = /^\d{10}$/;
-const ENTRY_KEYS = new Set(['event_id', 'time', 'event_category', 'event_detail', 'access_by', 'lock_id', 'iq_id', 'tag_number', 'user_id']);
+const ENTRY_KEYS = new Set(['event_id', 'time', 'event_category', 'event_detail', 'access_by', 'lock_id', 'iq_id', 'tag_number', 'user_id', 'actor_name']);
 const INCIDENT_KEYS = new Set(['event_id', 'time', 'incident_type', 'lock_id', 'iq_id']);
 
 /** Date.parse rolls impossible dates over (2026-02-30 → 2 March, 24:00 → next day): refuse them instead. */
@@ -135,6 +137,7 @@ export function validateEntries(raw: unknown[]): EntryEvent[] {
         iq_id: c.id(o, 'iq_id', false),
         tag_number: typeof tag === 'string' ? tag : null,
         user_id: c.id(o, 'user_id', false),
+        actor_name: c.id(o, 'actor_name', false),
       };
       if (!e.lock_id && !e.iq_id) c.fail('lock_id', 'an entry needs a lock_id (or at least an iq_id)');
       out.push(e);
@@ -357,7 +360,7 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
         ? { user_ref: null, user_name: null, tag_ref: null, tag_number: null }
         : {
             user_ref: p.userId ? refs.ref('user', p.userId, p.user?.user_id ?? null) : null,
-            user_name: p.user ? `${p.user.first_name} ${p.user.last_name}`.trim() : null,
+            user_name: p.user ? `${p.user.first_name} ${p.user.last_name}`.trim() : (p.e.actor_name ?? null),
             tag_ref: p.tag ? refs.ref('tag', p.tag.id) : null,
             tag_number: p.e.tag_number,
           };

@@ -97,8 +97,10 @@ export function toEntryRow(r: RawEntryRow): EntryRow {
   };
 }
 
+/** A person may be named by site-user id or by CLP platform user id (kept as `aux`), even after deletion. */
 function refOf(db: ReadDb, kind: string, id: string): number | null {
-  const row = stmt(db, 'SELECT ref FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as { ref: number } | undefined;
+  const row = (stmt(db, 'SELECT ref FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) ??
+    (kind === 'user' ? stmt(db, "SELECT ref FROM audit_refs WHERE kind = 'user' AND aux = ?").get(id) : undefined)) as { ref: number } | undefined;
   return row?.ref ?? null;
 }
 

@@ -9,8 +9,6 @@ import { addAnchor } from './anchors.ts';
 import type { RetentionRunResult, RetentionSettings } from './types.ts';
 
 const DAY_MS = 86_400_000;
-/** The widest UTC offset: an hourly count is only dropped when it is past the cutoff in every zone. */
-const MAX_OFFSET_MS = 14 * 3_600_000;
 
 export function getRetentionSettings(db: ReadDb | WriteDb): RetentionSettings {
   return {
@@ -21,7 +19,12 @@ export function getRetentionSettings(db: ReadDb | WriteDb): RetentionSettings {
 
 export function setRetentionSettings(db: WriteDb, patch: Partial<RetentionSettings>): RetentionSettings {
   if (patch.retention_days !== undefined) setSetting(db, 'audit.retention_days', patch.retention_days);
-  if (patch.anonymize_after_days !== undefined) setSetting(db, 'audit.anonymize_after_days', patch.anonymize_after_days);
+  if (patch.anonymize_after_days !== undefined) {
+    // A different period (or switching it back on) starts the erasing walk over: rows behind where it
+    // stopped may carry names (delivered late while it was off, or while the period was longer).
+    if (patch.anonymize_after_days !== getRetentionSettings(db).anonymize_after_days) setSetting(db, 'audit.anonymize_cursor', null);
+    setSetting(db, 'audit.anonymize_after_days', patch.anonymize_after_days);
+  }
   return getRetentionSettings(db);
 }
 
@@ -32,7 +35,6 @@ export function applyRetention(db: WriteDb, settings: RetentionSettings, now: nu
     const cutoff = now - settings.retention_days * DAY_MS;
     result.deleted_entries = deleteOldest(db, 'entries', cutoff, maxRows, nowIso, settings.retention_days);
     result.deleted_incidents = deleteOldest(db, 'incidents', cutoff, maxRows, nowIso, settings.retention_days);
-    stmt(db, 'DELETE FROM entry_counts WHERE local_hour < ?').run(Math.floor((cutoff - MAX_OFFSET_MS) / 3_600_000));
     if (result.deleted_entries === maxRows || result.deleted_incidents === maxRows) result.complete = false;
   }
   if (settings.anonymize_after_days) {
@@ -52,7 +54,10 @@ function deleteOldest(db: WriteDb, table: 'entries' | 'incidents', cutoff: numbe
   while (last + 1 < rows.length && rows[last + 1]!.utc_ms < cutoff) last++;
   if (last < 0) return 0;
   const lastRow = rows[last]!;
-  if (table === 'entries') uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'iq_ref', 'user_ref', 'tag_ref']);
+  if (table === 'entries') {
+    uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'iq_ref', 'user_ref', 'tag_ref']);
+    uncountHours(db, lastRow.seq);
+  }
   stmt(db, `DELETE FROM ${table} WHERE seq <= ?`).run(lastRow.seq);
   addAnchor(db, {
     chain: table,
@@ -67,7 +72,13 @@ function deleteOldest(db: WriteDb, table: 'entries' | 'incidents', cutoff: numbe
 
 function anonymize(db: WriteDb, cutoff: number, maxRows: number): number {
   const cursor = getSetting<{ utc_ms: number; seq: number }>(db, 'audit.anonymize_cursor') ?? { utc_ms: -1, seq: 0 };
-  const rows = stmt(db, 'SELECT seq, utc_ms FROM entries WHERE (utc_ms, seq) > (?, ?) AND utc_ms < ? ORDER BY utc_ms, seq LIMIT ?').all(cursor.utc_ms, cursor.seq, cutoff, maxRows) as Array<{
+  // Rows without a salt are anonymised already (at ingest, or by an earlier walk).
+  const rows = stmt(db, 'SELECT seq, utc_ms FROM entries WHERE (utc_ms, seq) > (?, ?) AND utc_ms < ? AND personal_salt IS NOT NULL ORDER BY utc_ms, seq LIMIT ?').all(
+    cursor.utc_ms,
+    cursor.seq,
+    cutoff,
+    maxRows,
+  ) as Array<{
     seq: number;
     utc_ms: number;
   }>;
@@ -90,5 +101,24 @@ function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'
     for (const r of stmt(db, `SELECT ${col} AS ref, count(*) AS c FROM entries WHERE ${where} AND ${col} IS NOT NULL GROUP BY ${col}`).all(...params) as Array<{ ref: number; c: number }>) {
       dec.run(r.c, r.ref);
     }
+  }
+}
+
+/**
+ * Takes the rows up to `seq` out of the hourly counts, bucket by bucket. (Dropping whole hours before the
+ * cutoff would keep the counts of deleted rows in the last hours before it, and drop those of late old
+ * rows that stay until the rows before them go.)
+ */
+function uncountHours(db: WriteDb, seq: number): void {
+  const dec = stmt(db, 'UPDATE entry_counts SET n = n - ? WHERE local_hour = ? AND lock_ref = ? AND event_category = ? AND event_detail = ?');
+  const buckets = stmt(
+    db,
+    `SELECT (utc_ms + utc_offset_min * 60000) / 3600000 AS hour, coalesce(lock_ref, 0) AS lock, event_category AS cat, coalesce(event_detail, '') AS detail, count(*) AS c
+     FROM entries WHERE seq <= ? GROUP BY 1, 2, 3, 4`,
+  ).all(seq) as Array<{ hour: number; lock: number; cat: string; detail: string; c: number }>;
+  const drop = stmt(db, 'DELETE FROM entry_counts WHERE local_hour = ? AND lock_ref = ? AND event_category = ? AND event_detail = ? AND n <= 0');
+  for (const b of buckets) {
+    dec.run(b.c, b.hour, b.lock, b.cat, b.detail);
+    drop.run(b.hour, b.lock, b.cat, b.detail);
   }
 }

@@ -55,6 +55,10 @@ function verifyTable(db: ReadDb, chain: 'entries' | 'incidents', onProgress?: Pr
       const salt = r.personal_salt as Buffer | null;
       const digest = r.personal_digest as Buffer;
       if (salt && !personalDigest(salt, r as never).equals(digest)) return report(r.seq, 'personal fields were edited (they do not match their digest)');
+      // An anonymised row has no salt, so its digest cannot check the fields: they must all be empty.
+      if (!salt && (r.user_ref !== null || r.user_name !== null || r.tag_ref !== null || r.tag_number !== null)) {
+        return report(r.seq, 'personal fields were edited (an anonymised row, or one whose salt was removed, names a person or tag)');
+      }
       body = entryHashBody(r as never);
     } else body = incidentHashBody(r as never);
     const h = chainHash(prev, body);

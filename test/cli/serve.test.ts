@@ -82,7 +82,7 @@ describe('gatehouse serve', () => {
       await fetch(`${url}/connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'owner', password: 'correct horse battery' }) })
     ).json()) as { access_token: string };
     const sites = (await (await fetch(`${url}/v1.1/sites`, { headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { items: Array<{ id: string }> };
-    const entries = (await (await fetch(`${url}/v1.1/sites/${sites.items[0]!.id}/entries?$top=1`, { headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { count: number };
+    const entries = (await (await fetch(`${url}/v1.1/sites/${sites.items[0]!.id}/entries?$top=1&$inlinecount=allpages`, { headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { count: number };
     expect(entries.count).toBeGreaterThan(10_000);
     proc.kill('SIGINT');
     expect(await exited(proc)).toBe(0);

@@ -10,9 +10,9 @@ import { can, PERMISSIONS, type Permission } from '../../core/contract/permissio
 import { OPERATOR_ROLES, type OperatorRole } from '../../core/domain/enums.ts';
 import { startHost, type RunningHost } from '../../core/host/host.ts';
 import type { FieldMap } from '../../core/query/filter-sql.ts';
+import { ENTRY_FILTER_FIELDS, INCIDENT_FILTER_FIELDS, type KeysetFilterFields } from '../../core/rest/entry-filter.ts';
 import { ROUTES, type RestRoute } from '../../core/rest/routes.ts';
 import { ACCESS_GROUP_FIELDS } from '../../core/store/repos/access-groups.ts';
-import { ENTRY_FIELDS } from '../../core/store/repos/entries.ts';
 import { IQ_FIELDS } from '../../core/store/repos/iqs.ts';
 import { LOCK_FIELDS } from '../../core/store/repos/locks.ts';
 import { TAG_FIELDS } from '../../core/store/repos/tags.ts';
@@ -30,12 +30,19 @@ const FIELDS_OF_LIST: Record<string, FieldMap> = {
   '/access_groups/{}/users': USER_FIELDS,
   '/tags': TAG_FIELDS,
   '/access_groups': ACCESS_GROUP_FIELDS,
-  '/entries': ENTRY_FIELDS,
+};
+/** The audit-trail lists read by keyset, and the fields their $filter translation takes. */
+const FIELDS_OF_KEYSET_LIST: Record<string, KeysetFilterFields> = {
+  '/entries': ENTRY_FILTER_FIELDS,
+  '/incidents': INCIDENT_FILTER_FIELDS,
 };
 
 /** `/locks/:id` and `/locks/{lock_id}` both become `/locks/{}`. */
 const normalise = (path: string) => path.replace(/:\w+|\{\w+\}/g, '{}');
-const isList = (route: RestRoute) => route.method === 'GET' && Object.keys((contract[route.name].input as unknown as { shape?: object }).shape ?? {}).includes('top');
+const inputKeys = (route: RestRoute) => Object.keys((contract[route.name].input as unknown as { shape?: object }).shape ?? {});
+/** Lists paged with $top/$skip, and lists paged with a continuation token (cursor). */
+const isList = (route: RestRoute) => route.method === 'GET' && inputKeys(route).includes('top');
+const isKeysetList = (route: RestRoute) => route.method === 'GET' && inputKeys(route).includes('cursor');
 
 interface Block {
   code: string;
@@ -142,6 +149,26 @@ describe('docs/api.md', () => {
           expect(values, `${list}: the values of ${name}`).toBeDefined();
           expect(backticked(values!), `${list}: the values of ${name}`).toEqual([...spec.values!]);
         }
+      }
+    });
+
+    it('has a row for each audit-trail list, with exactly the fields its $filter translation takes, their values and operators', () => {
+      const lists = [...new Set(ROUTES.filter(isKeysetList).map((r) => normalise(r.path)))];
+      expect(lists.sort()).toEqual(Object.keys(FIELDS_OF_KEYSET_LIST).sort());
+      for (const list of lists) {
+        const fields = FIELDS_OF_KEYSET_LIST[list]!;
+        const row = rows.find((cells) => backticked(cells[0]!).map(normalise).includes(list));
+        expect(row, `docs/api.md: no row for ${list} in the table of filterable fields`).toBeDefined();
+        const cell = row![1]!;
+        expect(backticked(cell.replace(/\([^)]*\)/g, '')).sort(), list).toEqual(Object.keys(fields).sort());
+        // Each field is followed by its values (enums) or by its operators in brackets; fields that take
+        // only eq may share one bracket at the end of their group.
+        for (const [name, spec] of Object.entries(fields)) {
+          const bracket = new RegExp(`\`${name}\` \\(([^)]*)\\)`).exec(cell)?.[1];
+          if (spec.type === 'enum') expect(backticked(bracket ?? ''), `${list}: the values of ${name}`).toEqual([...spec.values!]);
+          else if (spec.ops.join() !== 'eq') expect(backticked(bracket ?? ''), `${list}: the operators of ${name}`).toEqual([...spec.ops]);
+        }
+        expect(cell, `${list}: say that the conditions are joined by and`).toMatch(/joined by and/);
       }
     });
   });

@@ -79,6 +79,8 @@ function inputKeys(name: ContractName): string[] | null {
   return schema.shape ? Object.keys(schema.shape) : null;
 }
 const isList = (route: RestRoute) => route.method === 'GET' && (inputKeys(route.name) ?? []).includes('top');
+/** The audit-trail lists, paged with a continuation token instead of $skip. */
+const isKeysetList = (route: RestRoute) => route.method === 'GET' && (inputKeys(route.name) ?? []).includes('cursor');
 const hasBody = (route: RestRoute) => route.method === 'POST' || route.method === 'PATCH' || route.method === 'PUT';
 
 /** For `/a/:x/b/:y`: x is the first item of GET /a, y the first item of GET /a/{x}/b (a fresh UUID when there is none). */
@@ -114,10 +116,11 @@ interface Case {
   code?: string;
   /** Something the error (Message or Errors) must name. */
   names?: string | RegExp;
+  headers?: Record<string, string>;
 }
 
 async function expectRefused(c: Case): Promise<void> {
-  const r = await send({ method: c.method, path: c.path, body: c.body, contentType: c.contentType, token: c.token === undefined ? owner : c.token });
+  const r = await send({ method: c.method, path: c.path, body: c.body, contentType: c.contentType, headers: c.headers, token: c.token === undefined ? owner : c.token });
   const where = `${c.what}: ${c.method} ${c.path} → ${r.status} ${r.text.slice(0, 300)}`;
   expect(r.status, where).toBe(c.status ?? 400);
   expect(typeof r.body.ErrorCode, where).toBe('string');
@@ -152,6 +155,41 @@ function generatedCases(route: RestRoute, prefix: string): Case[] {
       { ...base, what: 'repeated $top', path: q('$top=1&$top=2'), names: '$top' },
       { ...base, what: 'unknown $option', path: q('$expand=everything'), names: '$expand' },
       { ...base, what: '$search too long', path: q(`$search=${'a'.repeat(201)}`), names: '$search' },
+    );
+  }
+  if (isKeysetList(route)) {
+    const q = (query: string) => `${url}?${query.replace(/ /g, '%20')}`;
+    const what = /can be filtered by .*utc_date_time \(ge, gt, le, lt\), with conditions joined by 'and'/;
+    cases.push(
+      { ...base, what: 'malformed $filter', path: q('$filter=lock_id eq'), code: '1102', names: /filter/i },
+      { ...base, what: 'unbalanced $filter', path: q("$filter=(lock_id eq 'a'"), code: '1102', names: /filter/i },
+      { ...base, what: 'unknown $filter field', path: q('$filter=no_such_field eq 1'), code: '1102', names: /no_such_field.*can be filtered by/ },
+      { ...base, what: "'or' in $filter", path: q("$filter=lock_id eq 'a' or lock_id eq 'b'"), code: '1102', names: what },
+      { ...base, what: "'not' in $filter", path: q("$filter=not (lock_id eq 'a')"), code: '1102', names: what },
+      { ...base, what: 'unsupported operator ne', path: q("$filter=lock_id ne 'a'"), code: '1102', names: /lock_id takes eq, not 'ne'/ },
+      { ...base, what: 'a string function', path: q("$filter=contains(lock_id,'a')"), code: '1102', names: what },
+      { ...base, what: 'eq on utc_date_time', path: q("$filter=utc_date_time eq DateTime'2026-01-01T00:00:00Z'"), code: '1102', names: 'utc_date_time' },
+      { ...base, what: 'utc_date_time compared with text', path: q("$filter=utc_date_time ge 'yesterday'"), code: '1102', names: 'utc_date_time' },
+      { ...base, what: 'a date that does not exist', path: q("$filter=utc_date_time ge DateTime'2026-02-30T00:00:00Z'"), code: '1102', names: /date-time/ },
+      { ...base, what: 'an id longer than 64 characters in $filter', path: q(`$filter=lock_id eq '${LONG_ID}'`), code: '1101', names: /lock_id.*(64|too big)/i },
+      { ...base, what: 'unknown $orderby field', path: q('$orderby=no_such_field desc'), code: '1102', names: 'no_such_field' },
+      { ...base, what: 'two $orderby fields', path: q('$orderby=utc_date_time desc, id'), code: '1102', names: /sorted by utc_date_time only/ },
+      { ...base, what: 'bad $orderby direction', path: q('$orderby=utc_date_time sideways'), code: '1102', names: '$orderby' },
+      { ...base, what: '$top=0', path: q('$top=0'), code: '1101', names: '$top' },
+      { ...base, what: '$top=-1', path: q('$top=-1'), code: '1101', names: '$top' },
+      { ...base, what: '$top=abc', path: q('$top=abc'), code: '1101', names: '$top' },
+      { ...base, what: '$top over the maximum', path: q('$top=1001'), code: '1101', names: '$top' },
+      { ...base, what: 'repeated $top', path: q('$top=1&$top=2'), code: '1101', names: '$top' },
+      { ...base, what: '$skip', path: q('$skip=100'), code: '1101', names: /\$skip.*continuation token/ },
+      { ...base, what: '$skip=0', path: q('$skip=0'), code: '1101', names: /continuation token/ },
+      { ...base, what: '$search', path: q('$search=abc'), code: '1101', names: '$search' },
+      { ...base, what: 'unknown $option', path: q('$expand=everything'), code: '1101', names: '$expand' },
+      { ...base, what: 'bad $inlinecount', path: q('$inlinecount=sometimes'), code: '1101', names: '$inlinecount' },
+      { ...base, what: 'bad $count', path: q('$count=maybe'), code: '1101', names: '$count' },
+      { ...base, what: 'continuation_token not issued here', path: q('continuation_token=not-a-token'), code: '1101', names: 'continuation_token' },
+      { ...base, what: 'continuation_token of base64 garbage', path: q('continuation_token=AAAAAAAA'), code: '1101', names: 'continuation_token' },
+      { ...base, what: 'bad CLP-Continuation-Token header', headers: { 'CLP-Continuation-Token': 'definitely!not*a+token' }, code: '1101', names: 'CLP-Continuation-Token' },
+      { ...base, what: 'two different tokens', path: q('continuation_token=MS4x'), headers: { 'CLP-Continuation-Token': 'Mi4y' }, code: '1101', names: /two different continuation tokens/ },
     );
   }
   for (const p of paramNames(route)) {
@@ -225,6 +263,33 @@ function specificCases(route: RestRoute, prefix: string): Case[] {
       return [json('30 February', { customer_reference: 'Cal', dates: [{ date: '2026-02-30' }] }, 'date'), json('unknown day_type', { customer_reference: 'Cal', dates: [{ date: '2026-12-25', day_type: 'party' }] }, 'day_type')];
     case 'PATCH /holiday_calendars/:id':
       return [json('remove_dates not dates', { remove_dates: ['tomorrow'] }, 'remove_dates')];
+    case 'GET /entries':
+      return [
+        query('an event_category that does not exist', "$filter=event_category%20eq%20'door_exploded'", /event_category is one of/),
+        query('an access_by that does not exist', "$filter=access_by%20eq%20'telepathy'", /access_by is one of/),
+        query('a tag number of the wrong form', "$filter=tag_number%20eq%20'12'", 'tag_number'),
+        query('a tag number as a number', '$filter=tag_number%20eq%201001', /tag_number is compared with a quoted string/),
+        query('user_id eq null', '$filter=user_id%20eq%20null', 'user_id'),
+        query('an incident field', "$filter=incident_type%20eq%20'tamper'", /'incident_type' is not a field entries can be filtered by/),
+      ];
+    case 'GET /incidents':
+      return [
+        query('acknowledged as a string', "$filter=acknowledged%20eq%20'yes'", /acknowledged is compared with true or false/),
+        query('an incident_type that does not exist', "$filter=incident_type%20eq%20'fire'", /incident_type is one of/),
+        query('an entry field', "$filter=event_category%20eq%20'lock_opened'", /'event_category' is not a field incidents can be filtered by/),
+      ];
+    case 'GET /entries/:id':
+    case 'GET /incidents/:id':
+      return [{ what: 'an id that is not a number', method: m, path: routeUrl(prefix, route, { id: 'abc' }), names: /id: 'abc' is not an? (entry|incident) id/ }];
+    case 'PATCH /incidents/:id':
+      return [
+        json('acknowledged false', { acknowledged: false }, /acknowledged: an acknowledgement cannot be withdrawn/),
+        json('no acknowledged', { comment: 'seen' }, 'acknowledged'),
+        json('acknowledged as a string', { acknowledged: 'true' }, 'acknowledged'),
+        json('comment a number', { acknowledged: true, comment: 42 }, 'comment'),
+        json('comment too long', { acknowledged: true, comment: 'c'.repeat(1001) }, 'comment'),
+        { what: 'an id that is not a number', method: m, path: routeUrl(prefix, route, { id: 'abc' }), body: JSON.stringify({ acknowledged: true }), names: /is not an incident id/ },
+      ];
     case 'GET /access_check':
       return [
         query('no lock_id', '', 'lock_id'),
@@ -327,6 +392,32 @@ describe('bad input is refused with 400 and changes nothing', () => {
       ['GET', '/connect/token'],
     ] as const) {
       await expectRefused({ what: 'unknown route', method, path, status: 404, names: path.split('/').at(-1)! });
+    }
+    expect(dbHash()).toBe(before);
+  });
+
+  it('/api/export/entries: bad input is 400 with a CLP error body before anything is streamed', async () => {
+    const path = (q: string) => `/api/export/entries?${q}`;
+    const cases: Case[] = [
+      { what: 'unknown format', method: 'GET', path: path('format=xlsx'), code: '1101', names: 'format' },
+      { what: 'format twice', method: 'GET', path: path('format=csv&format=jsonl'), code: '1101', names: 'format' },
+      { what: 'unknown parameter', method: 'GET', path: path(`${UNKNOWN_FIELD}=1`), code: '1101', names: UNKNOWN_FIELD },
+      { what: 'an OData option', method: 'GET', path: path('$top=10'), code: '1101', names: '$top' },
+      { what: 'lock_id too long', method: 'GET', path: path(`lock_id=${LONG_ID}`), code: '1101', names: /lock_id.*(64|too big)/i },
+      { what: 'empty lock_id', method: 'GET', path: path('lock_id='), code: '1101', names: 'lock_id' },
+      { what: 'from without an offset', method: 'GET', path: path('from=2026-01-01T00:00:00'), code: '1101', names: 'from' },
+      { what: 'from not a date', method: 'GET', path: path('from=yesterday'), code: '1101', names: 'from' },
+      { what: 'until before from', method: 'GET', path: path('from=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z'), code: '1101', names: 'until' },
+      { what: 'unknown event_category', method: 'GET', path: path('event_category=door_exploded'), code: '1101', names: 'event_category' },
+      { what: 'short tag number', method: 'GET', path: path('tag_number=12'), code: '1101', names: 'tag_number' },
+      { what: 'no token', method: 'GET', path: path('format=csv'), token: null, status: 401, code: '1500', names: /Bearer/ },
+      { what: 'bad token', method: 'GET', path: path('format=csv'), token: 'not-a-token', status: 401, code: '1500', names: /token/i },
+    ];
+    for (const c of cases) {
+      await expectRefused({ ...c, what: `/api/export/entries: ${c.what}` });
+      const r = await send({ method: 'GET', path: c.path, token: c.token === undefined ? owner : c.token });
+      expect(r.headers.get('content-type'), c.what).toMatch(/^application\/json/);
+      expect(r.headers.get('content-disposition'), c.what).toBeNull();
     }
     expect(dbHash()).toBe(before);
   });

@@ -222,10 +222,10 @@ describe('lists', () => {
   });
 
   it("entries: utc_date_time ge DateTime'...' and lt", async () => {
-    const total = ok(await get<Envelope>(api('/entries?$top=1'))).count;
+    const total = ok(await get<Envelope>(api('/entries?$top=1&$inlinecount=allpages'))).count;
     const cutoff = new Date(Date.now() + skew - 3 * 86_400_000).toISOString();
-    const recent = ok(await get<Envelope<{ utc_date_time: string }>>(odata('/entries', { $filter: `utc_date_time ge DateTime'${cutoff}'`, $top: 1000 })));
-    const older = ok(await get<Envelope<{ utc_date_time: string }>>(odata('/entries', { $filter: `utc_date_time lt DateTime'${cutoff}'`, $top: 1000 })));
+    const recent = ok(await get<Envelope<{ utc_date_time: string }>>(odata('/entries', { $filter: `utc_date_time ge DateTime'${cutoff}'`, $top: 1000, $inlinecount: 'allpages' })));
+    const older = ok(await get<Envelope<{ utc_date_time: string }>>(odata('/entries', { $filter: `utc_date_time lt DateTime'${cutoff}'`, $top: 1000, $count: 'true' })));
     expect(recent.count).toBeGreaterThan(0);
     expect(older.count).toBeGreaterThan(0);
     expect(recent.count + older.count).toBe(total);
@@ -298,13 +298,19 @@ describe('people and access groups', () => {
 
   it('PATCH /locks/{id}/locking unlocked: a remote opening shows up in /entries', async () => {
     const lock = ok(await get<Envelope<{ id: string; customer_reference: string }>>(odata('/locks', { $filter: "customer_reference eq 'North — Server room'" }))).items[0]!;
-    const filter = { $filter: `lock_id eq '${lock.id}' and access_by eq 'remote'` };
+    const filter = { $filter: `lock_id eq '${lock.id}' and access_by eq 'remote'`, $inlinecount: 'allpages' };
     const before = ok(await get<Envelope>(odata('/entries', filter))).count;
     const after = ok(await http<{ id: string }>('PATCH', api(`/locks/${lock.id}/locking`), { json: { locked_state: 'unlocked' } }));
     expect(after.id).toBe(lock.id);
     const entries = ok(await get<Envelope<Json>>(odata('/entries', filter)));
     expect(entries.count).toBe(before + 1);
-    expect(entries.items[0]).toMatchObject({ lock_id: lock.id, access_by: 'remote', event_category: 'lock_opened', lock_customer_reference: lock.customer_reference, user_name: 'owner' });
+    expect(entries.items[0]).toMatchObject({ lock_id: lock.id, access_by: 'remote', event_category: 'lock_opened', lock_customer_reference: lock.customer_reference });
+    // Who opened it is in the operator log. (Before the audit-trail rebuild the entry's user_name named
+    // the operator too; ingest now fills user_name only from site users.)
+    const log = ok(await http<{ result: { items: Array<{ actor_name: string; target_id: string }> } }>('POST', '/api/rpc/operator_log.list', {
+      json: { filter: { op: 'eq', field: 'command', value: 'locks.set_locking' }, top: 1 },
+    })).result.items[0];
+    expect(log).toMatchObject({ actor_name: 'owner', target_id: lock.id });
   });
 
   it('/access_check explains a decision', async () => {
@@ -319,6 +325,229 @@ describe('people and access groups', () => {
     const person = ok(await get<{ user: { id: string } }>(api(`/users/${tag.user_id}`)));
     const byPlatformId = ok(await get<Json>(odata('/access_check', { user_id: person.user.id, lock_id: lock.id, at: '2026-11-23T10:00:00+01:00' })));
     expect(byPlatformId).toMatchObject({ granted: byTag.granted, user: { id: tag.user_id } });
+  });
+});
+
+describe('audit trail: entries, incidents, export', () => {
+  interface Entry {
+    id: string;
+    utc_date_time: string;
+    local_date_time: string;
+    lock_id: string | null;
+    user_id: string | null;
+    site_user_id: string | null;
+    user_name: string | null;
+    event_category: string;
+  }
+  interface KeysetPage<T = Entry> {
+    items: T[];
+    next_page_link: string | null;
+    count: number | null;
+    continuation_token: string | null;
+  }
+  interface Incident {
+    id: string;
+    incident_type: string;
+    acknowledged: boolean;
+    acknowledged_by: string | null;
+    ack_comment: string | null;
+  }
+
+  /** Newest first: by time, then by id (the order entries were stored). */
+  const newestFirst = (a: Entry, b: Entry) => (a.utc_date_time === b.utc_date_time ? Number(b.id) - Number(a.id) : a.utc_date_time < b.utc_date_time ? 1 : -1);
+  let lock: { id: string; customer_reference: string };
+  let lockCount: number;
+
+  beforeAll(async () => {
+    // A door with a few hundred entries: enough pages to walk, few enough to walk quickly.
+    const locks = ok(await get<Envelope<{ id: string; customer_reference: string }>>(odata('/locks', { $top: 100, $orderby: 'customer_reference' }))).items;
+    for (const l of locks) {
+      const n = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${l.id}'`, $top: 1, $inlinecount: 'allpages' }))).count!;
+      if (n >= 150 && n <= 1500) {
+        lock = l;
+        lockCount = n;
+        break;
+      }
+    }
+    expect(lock, 'a demo door with 150 to 1500 entries').toBeDefined();
+  });
+
+  it('count only when asked for: $inlinecount=allpages or $count=true', async () => {
+    const filter = `lock_id eq '${lock.id}'`;
+    expect(ok(await get<KeysetPage>(odata('/entries', { $filter: filter, $top: 1 }))).count).toBeNull();
+    expect(ok(await get<KeysetPage>(odata('/entries', { $filter: filter, $top: 1, $inlinecount: 'none' }))).count).toBeNull();
+    expect(ok(await get<KeysetPage>(odata('/entries', { $filter: filter, $top: 1, $count: 'true' }))).count).toBe(lockCount);
+  });
+
+  it('paging with CLP-Continuation-Token collects every entry of a door exactly once, newest first', async () => {
+    const filter = `lock_id eq '${lock.id}'`;
+    const seen: Entry[] = [];
+    let token: string | null = null;
+    let pages = 0;
+    do {
+      const page: KeysetPage = ok(await http<KeysetPage>('GET', odata('/entries', { $filter: filter, $top: 97 }), { headers: token ? { 'CLP-Continuation-Token': token } : {} }));
+      seen.push(...page.items);
+      if (page.continuation_token !== null) {
+        expect(page.items.length, 'only the last page is short').toBe(97);
+        expect(new URL(page.next_page_link!).searchParams.get('continuation_token')).toBe(page.continuation_token);
+      } else expect(page.next_page_link).toBeNull();
+      token = page.continuation_token;
+      if (++pages > 100) throw new Error('the continuation token does not end');
+    } while (token);
+    expect(pages).toBe(Math.ceil(lockCount / 97));
+    expect(seen.length).toBe(lockCount);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(lockCount);
+    expect(seen.every((e) => e.lock_id === lock.id)).toBe(true);
+    expect(seen).toEqual([...seen].sort(newestFirst));
+  });
+
+  it('$orderby=utc_date_time asc walks the same entries oldest first, following next_page_link', async () => {
+    const desc = await walkAll(odata('/entries', { $filter: `lock_id eq '${lock.id}'`, $top: 1000 }));
+    const asc = await walkAll(odata('/entries', { $filter: `lock_id eq '${lock.id}'`, $top: 61, $orderby: 'utc_date_time asc' }));
+    expect(asc.pages).toBe(Math.ceil(lockCount / 61));
+    expect(asc.items.map((e) => e.id)).toEqual(desc.items.map((e) => e.id).reverse());
+  });
+
+  it('a page that ends exactly at the last entry says it is the last, both ways', async () => {
+    for (const $orderby of ['utc_date_time desc', 'utc_date_time asc']) {
+      const all = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${lock.id}'`, $top: lockCount, $orderby })));
+      expect(all.items.length, $orderby).toBe(lockCount);
+      expect(all.continuation_token, $orderby).toBeNull();
+      const short = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${lock.id}'`, $top: lockCount - 1, $orderby })));
+      expect(short.continuation_token, $orderby).not.toBeNull();
+      const rest = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${lock.id}'`, $top: lockCount - 1, $orderby, continuation_token: short.continuation_token! })));
+      expect(rest.items.map((e) => e.id), $orderby).toEqual([all.items.at(-1)!.id]);
+      expect(rest.continuation_token, $orderby).toBeNull();
+    }
+  });
+
+  async function walkAll(first: string): Promise<{ items: Entry[]; pages: number }> {
+    const items: Entry[] = [];
+    let url: string | null = first;
+    let pages = 0;
+    while (url) {
+      const page: KeysetPage = ok(await get<KeysetPage>(url));
+      items.push(...page.items);
+      url = page.next_page_link;
+      if (++pages > 1000) throw new Error('next_page_link does not end');
+    }
+    return { items, pages };
+  }
+
+  it('entries carry the platform user id as user_id (as KS does) and the site-user id; user_id filters by either', async () => {
+    const opened = ok(await get<KeysetPage>(odata('/entries', { $filter: "event_category eq 'lock_opened' and access_by eq 'tag'", $top: 1 }))).items[0]!;
+    const person = ok(await get<{ id: string; user: { id: string }; first_name: string }>(api(`/users/${opened.site_user_id}`)));
+    expect(opened.user_id).toBe(person.user.id);
+    expect(opened.user_id).not.toBe(opened.site_user_id);
+    expect(opened.user_name).toContain(person.first_name);
+    const byPlatform = ok(await get<KeysetPage>(odata('/entries', { $filter: `user_id eq '${person.user.id}'`, $top: 1000, $inlinecount: 'allpages' })));
+    const bySiteUser = ok(await get<KeysetPage>(odata('/entries', { $filter: `user_id eq '${person.id}'`, $top: 1000, $inlinecount: 'allpages' })));
+    expect(byPlatform.count).toBeGreaterThan(0);
+    expect(byPlatform.items.every((e) => e.user_id === person.user.id && e.site_user_id === person.id)).toBe(true);
+    expect(bySiteUser.items).toEqual(byPlatform.items);
+    expect(bySiteUser.count).toBe(byPlatform.count);
+    // GET /entries/{id} answers the same item.
+    expect(ok(await get<Entry>(api(`/entries/${opened.id}`)))).toEqual(opened);
+    expect((await get(api('/entries/999999999'))).status).toBe(404);
+  });
+
+  it('a filter that contradicts itself answers an empty page; one it cannot take is 400 1102 saying what can be filtered', async () => {
+    const other = ok(await get<Envelope<{ id: string }>>(odata('/locks', { $filter: `id ne '${lock.id}'`, $top: 1 }))).items[0]!.id;
+    const none = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${lock.id}' and lock_id eq '${other}'`, $inlinecount: 'allpages' })));
+    expect(none).toEqual({ items: [], next_page_link: null, count: 0, continuation_token: null });
+    const r = await get(odata('/entries', { $filter: `lock_id eq '${lock.id}' or lock_id eq '${other}'` }));
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ ErrorCode: '1102' });
+    expect(r.body.Message).toMatch(/Entries can be filtered by lock_id, .* utc_date_time \(ge, gt, le, lt\)/);
+  });
+
+  it('incidents: filters, one incident, acknowledging (twice is 409), and the acknowledged filter', async () => {
+    const all = ok(await get<KeysetPage<Incident>>(odata('/incidents', { $top: 1000, $inlinecount: 'allpages' })));
+    expect(all.count).toBeGreaterThan(0);
+    const types = [...new Set(all.items.map((i) => i.incident_type))];
+    let sum = 0;
+    for (const t of types) {
+      const page = ok(await get<KeysetPage<Incident>>(odata('/incidents', { $filter: `incident_type eq '${t}'`, $top: 1000, $count: 'true' })));
+      expect(page.items.every((i) => i.incident_type === t)).toBe(true);
+      sum += page.count!;
+    }
+    expect(sum).toBe(all.count);
+
+    const open = async () => ok(await get<KeysetPage<Incident>>(odata('/incidents', { $filter: 'acknowledged eq false', $top: 1000, $inlinecount: 'allpages' })));
+    const before = await open();
+    const target = before.items[0]!;
+    expect(ok(await get<Incident>(api(`/incidents/${target.id}`)))).toEqual(target);
+    const acked = ok(await http<Incident>('PATCH', api(`/incidents/${target.id}`), { json: { acknowledged: true, comment: 'Checked: door closed' } }));
+    expect(acked).toMatchObject({ id: target.id, acknowledged: true, acknowledged_by: 'owner', ack_comment: 'Checked: door closed' });
+    expect(ok(await get<Incident>(api(`/incidents/${target.id}`)))).toEqual(acked);
+    const again = await http('PATCH', api(`/incidents/${target.id}`), { json: { acknowledged: true } });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ ErrorCode: '2203' });
+    expect((await open()).count).toBe(before.count! - 1);
+    const done = ok(await get<KeysetPage<Incident>>(odata('/incidents', { $filter: 'acknowledged eq true', $top: 1000 })));
+    expect(done.items.map((i) => i.id)).toContain(target.id);
+    expect(done.items.every((i) => i.acknowledged)).toBe(true);
+  });
+
+  async function download(query: Record<string, string>) {
+    const res = await fetch(`${host.url}/api/export/entries?${new URLSearchParams(query).toString()}`, { headers: { authorization: `Bearer ${owner}` } });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
+  it('export as CSV: a header row, one row per entry of the filter, oldest first, UTC and local times', async () => {
+    const from = new Date(Date.now() + skew - 7 * 86_400_000).toISOString();
+    const expected = ok(await get<KeysetPage>(odata('/entries', { $filter: `lock_id eq '${lock.id}' and utc_date_time ge DateTime'${from}'`, $top: 1000, $inlinecount: 'allpages' })));
+    expect(expected.count).toBeGreaterThan(0);
+    const r = await download({ lock_id: lock.id, from });
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(r.headers.get('content-disposition')).toMatch(/^attachment; filename="entries-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const lines = r.text.trimEnd().split('\n');
+    const header = lines[0]!.split(',');
+    expect(header).toEqual(expect.arrayContaining(['id', 'utc_date_time', 'local_date_time', 'lock_id', 'user_id', 'platform_user_id']));
+    expect(lines.length - 1).toBe(expected.count);
+    const col = (name: string) => header.indexOf(name);
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows.map((c) => c[col('id')])).toEqual(expected.items.map((e) => e.id).reverse());
+    for (const c of rows) {
+      expect(c[col('lock_id')]).toBe(lock.id);
+      // The demo campus is in Europe/Amsterdam: local time is UTC plus one or two hours.
+      const utc = Date.parse(c[col('utc_date_time')]!);
+      const local = Date.parse(`${c[col('local_date_time')]}Z`);
+      expect([3_600_000, 7_200_000]).toContain(local - utc);
+    }
+  });
+
+  it('export as JSON lines: every line parses, in the same order; user_id takes either id', async () => {
+    const opened = ok(await get<KeysetPage>(odata('/entries', { $filter: "event_category eq 'lock_opened' and access_by eq 'tag'", $top: 1 }))).items[0]!;
+    const r = await download({ format: 'jsonl', user_id: opened.user_id! });
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(r.headers.get('content-disposition')).toMatch(/filename="entries-\d{4}-\d{2}-\d{2}\.jsonl"/);
+    expect(r.text.endsWith('\n')).toBe(true);
+    const rows = r.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; user_id: string; platform_user_id: string; utc_date_time: string });
+    const count = ok(await get<KeysetPage>(odata('/entries', { $filter: `user_id eq '${opened.user_id}'`, $top: 1, $inlinecount: 'allpages' }))).count;
+    expect(rows.length).toBe(count);
+    expect(rows.every((e) => e.platform_user_id === opened.user_id && e.user_id === opened.site_user_id)).toBe(true);
+    const times = rows.map((e) => e.utc_date_time);
+    expect(times).toEqual([...times].sort());
+    expect((await download({ format: 'jsonl', user_id: opened.site_user_id! })).text).toBe(r.text);
+  });
+
+  it('export: bad input is 400 with a CLP body and nothing streamed; an auditor may export, no token may not', async () => {
+    const bad: Array<Record<string, string>> = [{ format: 'xlsx' }, { from: '2026-01-01' }, { lock_id: 'x'.repeat(65) }, { $top: '5' }, { from: '2026-02-01T00:00:00Z', until: '2026-01-01T00:00:00Z' }];
+    for (const query of bad) {
+      const r = await download(query);
+      expect(r.status, JSON.stringify(query)).toBe(400);
+      expect(JSON.parse(r.text), JSON.stringify(query)).toMatchObject({ ErrorCode: '1101' });
+    }
+    const auditor = ok(await passwordToken('auditor', 'demo-auditor-pass')).access_token as string;
+    const res = await fetch(`${host.url}/api/export/entries?lock_id=${lock.id}&format=jsonl`, { headers: { authorization: `Bearer ${auditor}` } });
+    expect(res.status).toBe(200);
+    expect((await res.text()).trimEnd().split('\n').length).toBe(lockCount);
+    const anonymous = await fetch(`${host.url}/api/export/entries`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ ErrorCode: '1500' });
   });
 });
 

@@ -114,7 +114,7 @@ export const hardwareHandlers: HandlerGroup<Names> = {
     const before = must(getLock(ctx.db, id), 'Lock', id);
     const after = { ...before, updated_at: ctx.nowIso };
     const entry = (event_category: string, event_detail: string | null, access_by: string | null) =>
-      ctx.service.audit.ingest(ctx, 'gatehouse', [{ event_id: randomUUID(), time: ctx.nowIso, event_category, event_detail, access_by, lock_id: id }], []);
+      ctx.service.audit.ingest(ctx, 'gatehouse', [{ event_id: randomUUID(), time: ctx.nowIso, event_category, event_detail, access_by, lock_id: id, actor_name: ctx.actor?.name ?? null }], []);
     if (locked_state === 'unlocked') {
       // A remote opening: the lock opens and re-locks by itself.
       entry('lock_opened', null, 'remote');

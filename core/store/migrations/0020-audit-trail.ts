@@ -24,6 +24,7 @@ export const migration0020: Migration = {
         aux TEXT,
         UNIQUE (kind, id)
       ) STRICT;
+      CREATE INDEX audit_refs_aux ON audit_refs(kind, aux) WHERE aux IS NOT NULL;
 
       CREATE TABLE entries (
         seq INTEGER PRIMARY KEY,
