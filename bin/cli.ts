@@ -1,7 +1,8 @@
 // The `gatehouse` command: the headless host and maintenance tasks. This is also a composition root:
 // it is where hardware drivers get wired to the core's ports.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { once } from 'node:events';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { GatehouseError } from '../core/contract/errors.ts';
@@ -10,10 +11,14 @@ import { startHost, type RunningHost } from '../core/host/host.ts';
 import { acquireInstanceLock, assertNotRunning } from '../core/host/instance-lock.ts';
 import { ensureSite } from '../core/host/first-run.ts';
 import { systemActor } from '../core/service/actor.ts';
-import { GatehouseService } from '../core/service/service.ts';
+import { GatehouseService, parseInput } from '../core/service/service.ts';
 import { backupDatabase, inspectBackup, restoreDatabase } from '../core/store/backup.ts';
 import { openDatabase } from '../core/store/db.ts';
 import { verifyAudit } from '../core/audit/verify.ts';
+import { EXPORT_PAGE_CACHE_KIB, exportEntries } from '../core/audit/export.ts';
+import { streams } from '../core/contract/contract.ts';
+import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit.ts';
+import { entryFilter } from '../core/service/handlers/audit.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -211,6 +216,120 @@ program
       }
     } finally {
       db.close();
+    }
+  });
+
+// `export entries`: read-only, so it runs beside a server (its own connection, one read transaction:
+// the file is a consistent snapshot while the server keeps writing).
+const EXPORT_OPTIONS = {
+  lock_id: '--lock',
+  user_id: '--user',
+  tag_id: '--tag',
+  tag_number: '--tag-number',
+  iq_id: '--iq',
+  event_category: '--category',
+  event_detail: '--detail',
+  access_by: '--access-by',
+  from: '--from',
+  until: '--until',
+  format: '--format',
+} as const;
+
+/** Checks the options with the contract's schema; problems name the option, not the field. */
+function exportInput(o: Record<string, string | undefined>) {
+  const raw = Object.fromEntries(
+    Object.entries({ format: o.format, lock_id: o.lock, user_id: o.user, tag_id: o.tag, tag_number: o.tagNumber, iq_id: o.iq, event_category: o.category, event_detail: o.detail, access_by: o.accessBy, from: o.from, until: o.until }).filter(([, v]) => v !== undefined),
+  );
+  try {
+    const input = parseInput(streams['entries.export'].input, raw) as { format: 'csv' | 'jsonl' } & Record<string, unknown>;
+    const { format, ...filter } = input;
+    if (typeof filter.from === 'string' && typeof filter.until === 'string' && Date.parse(filter.until) <= Date.parse(filter.from)) {
+      throw new GatehouseError('validation', '--until: must be after --from', [{ path: 'until', message: 'must be after --from' }]);
+    }
+    return { format, filter: entryFilter(filter) };
+  } catch (e) {
+    if (!(e instanceof GatehouseError) || !e.issues?.length) throw e;
+    const issues = e.issues.map((i) => ({ path: EXPORT_OPTIONS[i.path as keyof typeof EXPORT_OPTIONS] ?? i.path, message: i.message }));
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    throw new GatehouseError(e.code, `${issues[0]!.path}: ${issues[0]!.message}${more}`, issues);
+  }
+}
+
+const exporting = program.command('export').description('export data (read-only; safe while the server runs)');
+exporting
+  .command('entries')
+  .description('the audit trail of a filter as CSV or JSON lines, oldest first, with UTC and local times (docs/audit.md)')
+  .option('--format <format>', 'csv or jsonl', 'csv')
+  .option('--lock <id>', 'entries of this lock')
+  .option('--user <id>', 'entries of this person')
+  .option('--tag <id>', 'entries of this tag')
+  .option('--tag-number <number>', 'entries with this tag number (also unknown tags)')
+  .option('--iq <id>', 'entries of this IQ')
+  .option('--category <category>', `event category: ${ENTRY_CATEGORIES.join(', ')}`)
+  .option('--detail <detail>', `event detail: ${ENTRY_DETAILS.join(', ')}`)
+  .option('--access-by <how>', `how the door was opened: ${ACCESS_BY.join(', ')}`)
+  .option('--from <instant>', 'from this instant, inclusive (ISO-8601 with an offset, e.g. 2026-01-01T00:00:00+01:00)')
+  .option('--until <instant>', 'until this instant, exclusive')
+  .option('--out <file>', 'write to this file (it appears only when complete); default: standard output')
+  .action(async (o: Record<string, string | undefined>) => {
+    const { format, filter } = exportInput(o);
+    const out = o.out === undefined ? null : resolve(o.out);
+    if (out && existsSync(out) && statSync(out).isDirectory()) throw new GatehouseError('validation', `--out: ${out} is a directory`, [{ path: '--out', message: 'is a directory' }]);
+    const db = openExisting(dataDir());
+    // A stop requested mid-way ends the export cleanly (the partial file is removed); a reader that
+    // goes away (`| head`) just ends it.
+    let stopped: NodeJS.Signals | null = null;
+    const stop = (signal: NodeJS.Signals) => void (stopped = signal);
+    let pipeClosed = false;
+    const onStdoutError = (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      pipeClosed = true;
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    if (!out) process.stdout.on('error', onStdoutError);
+    let temp: string | null = null;
+    let fd: number | null = null;
+    try {
+      db.read.pragma(`cache_size = -${EXPORT_PAGE_CACHE_KIB}`);
+      db.read.exec('BEGIN');
+      if (out) {
+        temp = join(dirname(out), `.${basename(out)}.${process.pid}.partial`);
+        try {
+          fd = openSync(temp, 'wx', 0o600);
+        } catch (e) {
+          temp = null;
+          throw new GatehouseError('validation', `--out: cannot write to ${dirname(out)} (${(e as NodeJS.ErrnoException).code})`, [{ path: '--out', message: 'cannot write there' }]);
+        }
+      }
+      const showProgress = out !== null || !process.stdout.isTTY;
+      const report = progress('export');
+      let rows = 0;
+      const chunks = exportEntries(db.read, { format, filter, onProgress: (done, total) => ((rows = done), showProgress && report(done, total)) });
+      for (const chunk of chunks) {
+        if (fd !== null) writeSync(fd, chunk);
+        else if (!process.stdout.write(chunk)) await once(process.stdout, 'drain').catch(onStdoutError);
+        // Between chunks, let signals and errors in.
+        await new Promise((r) => setImmediate(r));
+        if (stopped) throw new GatehouseError('unavailable', `${stopped}: export stopped${out ? `; ${out} was not written` : ''}`);
+        if (pipeClosed) return;
+      }
+      if (fd !== null && temp && out) {
+        fsyncSync(fd);
+        closeSync(fd);
+        fd = null;
+        renameSync(temp, out);
+        temp = null;
+        say(`Exported ${rows} entr${rows === 1 ? 'y' : 'ies'} to ${out}`);
+      }
+    } finally {
+      if (fd !== null) closeSync(fd);
+      if (temp) rmSync(temp, { force: true });
+      if (db.read.inTransaction) db.read.exec('ROLLBACK');
+      db.close();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.off('error', onStdoutError);
     }
   });
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditVerification } from '../contract/results.ts';
+import { GatehouseError } from '../contract/errors.ts';
+import type { AuditVerification, IngestResult } from '../contract/results.ts';
 import { ensureSite } from '../host/first-run.ts';
 import { systemActor } from '../service/actor.ts';
 import { GatehouseService } from '../service/service.ts';
@@ -205,6 +206,8 @@ const cases: Case[] = [
     seq: 11,
     reason: /content was edited/,
   },
+  { name: 'delete the recorded chain head', edit: (r) => r.exec(`DELETE FROM audit_chain_heads WHERE chain = 'entries'`), chain: 'entries', seq: 25, reason: /chain head is missing/ },
+  { name: 'set the recorded chain head back', edit: (r) => r.exec(`UPDATE audit_chain_heads SET last_seq = 23 WHERE chain = 'entries'`), chain: 'entries', seq: 24, reason: /chain head/ },
   { name: 'edit the recorded chain head', edit: (r) => r.exec(`UPDATE audit_chain_heads SET last_hash = zeroblob(32) WHERE chain = 'entries'`), chain: 'entries', seq: 25, reason: /chain head/ },
   { name: 'edit an incident', cli: true, edit: (r) => r.exec(`UPDATE incidents SET incident_type = 'low_battery' WHERE seq = 5`), chain: 'incidents', seq: 5, reason: /content was edited/ },
   { name: 'delete an incident', edit: (r) => r.exec('DELETE FROM incidents WHERE seq = 4'), chain: 'incidents', seq: 4, reason: /row 4 is missing/ },
@@ -294,6 +297,46 @@ describe('verify on an intact trail', () => {
       const svc = new GatehouseService(db, { now: () => NOW + 60_000 });
       svc.run(systemActor('test'), 'incidents.acknowledge', { ids: ['5', '6'] });
       expect(verifyAudit(db.read).ok).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('ingest after the chain head was edited by hand', () => {
+  it.each([
+    ['deleted', `DELETE FROM audit_chain_heads`],
+    ['set back', `UPDATE audit_chain_heads SET last_seq = last_seq - 2`],
+  ])('never drops a new event as a duplicate: head %s', (_how, sql) => {
+    const dir = tampered((r) => r.exec(sql));
+    const db = openDatabase(join(dir, 'gatehouse.db'));
+    try {
+      const svc = new GatehouseService(db, { now: () => NOW });
+      const sys = systemActor('test');
+      const lockId = svc.run(sys, 'locks.list', {}).items[0]!.id;
+      const count = () => db.read.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+      const alarms = () => db.read.prepare('SELECT count(*) FROM incidents').pluck().get() as number;
+      // Entries and incidents separately: each must be either refused or really stored.
+      const checks: Array<['entries' | 'incidents', { entries?: unknown[]; incidents?: unknown[] }, () => number]> = [
+        ['entries', { entries: [{ event_id: 'after-tamper', time: '2026-03-02T11:00:00Z', event_category: 'lock_opened', lock_id: lockId }] }, count],
+        ['incidents', { incidents: [{ event_id: 'alarm-after-tamper', time: '2026-03-02T11:00:00Z', incident_type: 'tamper', lock_id: lockId }] }, alarms],
+      ];
+      for (const [what, input, rows] of checks) {
+        const before = rows();
+        let result: IngestResult | null = null;
+        try {
+          result = svc.run(sys, 'entries.ingest', { source: 'iq:1', ...input });
+        } catch (e) {
+          // Refused: nothing stored, nothing acknowledged; the device keeps the event and sends it again.
+          expect(e).toBeInstanceOf(GatehouseError);
+          expect(rows()).toBe(before);
+        }
+        if (result) {
+          expect(result[what], what).toEqual({ stored: 1, duplicates: 0 });
+          expect(rows()).toBe(before + 1);
+        }
+      }
+      expect(verifyAudit(db.read).ok).toBe(false);
     } finally {
       db.close();
     }

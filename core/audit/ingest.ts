@@ -335,9 +335,10 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
     // Positional parameters: binding by name costs more than the rest of the row's work.
     const insert = stmt(
       db,
-      `INSERT OR IGNORE INTO entries (seq, utc_ms, utc_offset_min, device_ms, received_ms, event_category, event_detail, access_by, lock_ref, lock_name,
+      `INSERT INTO entries (seq, utc_ms, utc_offset_min, device_ms, received_ms, event_category, event_detail, access_by, lock_ref, lock_name,
          iq_ref, user_ref, user_name, tag_ref, tag_number, source_ref, source_event_id, personal_salt, personal_digest, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_ref, source_event_id) DO NOTHING`,
     );
     const head = readHead(db, 'entries');
     const counts = new Map<string, { hour: number; lock: number; cat: string; detail: string; n: number }>();
@@ -449,8 +450,9 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
   if (plannedIncidents.length) {
     const insert = stmt(
       db,
-      `INSERT OR IGNORE INTO incidents (seq, utc_ms, utc_offset_min, device_ms, received_ms, incident_type, lock_ref, lock_name, iq_ref, iq_name, source_ref, source_event_id, hash)
-       VALUES (@seq, @utc_ms, @utc_offset_min, @device_ms, @received_ms, @incident_type, @lock_ref, @lock_name, @iq_ref, @iq_name, @source_ref, @source_event_id, @hash)`,
+      `INSERT INTO incidents (seq, utc_ms, utc_offset_min, device_ms, received_ms, incident_type, lock_ref, lock_name, iq_ref, iq_name, source_ref, source_event_id, hash)
+       VALUES (@seq, @utc_ms, @utc_offset_min, @device_ms, @received_ms, @incident_type, @lock_ref, @lock_name, @iq_ref, @iq_name, @source_ref, @source_event_id, @hash)
+       ON CONFLICT (source_ref, source_event_id) DO NOTHING`,
     );
     const head = readHead(db, 'incidents');
     for (const p of plannedIncidents) {

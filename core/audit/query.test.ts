@@ -306,6 +306,23 @@ describe('filters', () => {
       cursor = page.older_cursor ?? undefined;
     } while (cursor);
     expect(seen).toEqual(all.items.map((i) => i.id));
+    // And newer, from the oldest, returns them all the other way round; polling at the end finds nothing.
+    const up: string[] = [];
+    let newer: string | undefined;
+    for (let guard = 0; guard < 100; guard++) {
+      const page = svc.run(sys, 'incidents.list', { limit: 4, cursor: newer, direction: 'newer', with_count: true });
+      expect(page.count).toBe(30);
+      if (!page.items.length) {
+        expect(page.newer_cursor).toBe(newer);
+        break;
+      }
+      up.push(...page.items.map((i) => i.id).reverse());
+      newer = page.newer_cursor!;
+    }
+    expect(up).toEqual([...seen].reverse());
+    const until = new Date(T0 - 4 * HOUR).toISOString();
+    expect(svc.run(sys, 'incidents.list', { until, with_count: true }).count).toBe(all.items.filter((i) => i.utc_date_time < until).length);
+    expect(svc.run(sys, 'incidents.get', { id: all.items[3]!.id })).toEqual(all.items[3]);
     // Acknowledging: once, logged, and the chains still verify.
     const ids = all.items.slice(0, 3).map((i) => i.id);
     const acked = svc.run(sys, 'incidents.acknowledge', { ids, comment: 'checked' });

@@ -69,7 +69,9 @@ function verifyTable(db: ReadDb, chain: 'entries' | 'incidents', onProgress?: Pr
   if (head && head.last_seq >= expectSeq) {
     return report(expectSeq, head.last_seq === expectSeq ? `row ${expectSeq}, the newest, is missing` : `rows ${expectSeq}–${head.last_seq}, the newest, are missing`);
   }
+  if (head && head.last_seq < expectSeq - 1) return report(head.last_seq + 1, `rows from ${head.last_seq + 1} on lie after the recorded chain head (it was edited, or rows were added by hand)`);
   if (head && rows > 0 && !prev.equals(head.last_hash)) return report(expectSeq - 1, 'the newest row differs from the recorded chain head');
+  if (!head && rows > 0) return report(expectSeq - 1, 'the recorded chain head is missing (deleted by hand?)');
   onProgress?.(rows, total, chain);
   return { chain, rows, first_break: null, anchored_at_seq: anchor?.first_seq ?? null };
 }
