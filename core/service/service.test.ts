@@ -653,11 +653,19 @@ describe('operator log', () => {
     expect(verifyOperatorLog(s.db.read).firstBreak).toMatchObject({ seq: 3 });
   });
 
+  it('the newest rows deleted are reported against the recorded head', () => {
+    const s = start();
+    populate(s);
+    const n = logCount(s.db);
+    s.db.transaction((w) => w.prepare('DELETE FROM operator_log WHERE seq >= ?').run(n - 1));
+    expect(verifyOperatorLog(s.db.read).firstBreak).toMatchObject({ seq: n - 1, reason: `rows ${n - 1}–${n}, the newest, are missing` });
+  });
+
   it('a row deleted from the middle is reported', () => {
     const s = start();
     populate(s);
     s.db.transaction((w) => w.prepare('DELETE FROM operator_log WHERE seq = 4').run());
-    expect(verifyOperatorLog(s.db.read).firstBreak).toMatchObject({ seq: 5, reason: expect.stringContaining('4') });
+    expect(verifyOperatorLog(s.db.read).firstBreak).toMatchObject({ seq: 4, reason: expect.stringContaining('row 4 is missing') });
   });
 
   it('a row rewritten with a freshly computed hash still breaks the link to the next row', () => {

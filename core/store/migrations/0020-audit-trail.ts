@@ -58,7 +58,10 @@ export const migration0020: Migration = {
       CREATE INDEX entries_user ON entries(day, user_ref, utc_ms) WHERE user_ref IS NOT NULL;
       CREATE INDEX entries_tag ON entries(day, tag_ref, utc_ms) WHERE tag_ref IS NOT NULL;
       CREATE INDEX entries_iq ON entries(day, iq_ref, utc_ms) WHERE iq_ref IS NOT NULL;
-      CREATE INDEX entries_category ON entries(event_category, event_detail, utc_ms);
+      -- Categories and details have few values, so these stay append-mostly too; kept apart so that a
+      -- filter on either alone reads its index in time order.
+      CREATE INDEX entries_category ON entries(event_category, utc_ms);
+      CREATE INDEX entries_detail ON entries(event_detail, utc_ms) WHERE event_detail IS NOT NULL;
 
       CREATE TABLE incidents (
         seq INTEGER PRIMARY KEY,
@@ -104,7 +107,7 @@ export const migration0020: Migration = {
 
       -- Where each hash chain ends, so appends need no scan.
       CREATE TABLE audit_chain_heads (
-        chain TEXT PRIMARY KEY CHECK (chain IN ('entries', 'incidents')),
+        chain TEXT PRIMARY KEY CHECK (chain IN ('entries', 'incidents', 'operator_log')),
         last_seq INTEGER NOT NULL,
         last_hash BLOB NOT NULL
       ) STRICT;
@@ -166,5 +169,8 @@ export const migration0020: Migration = {
     if (seq > 0) db.prepare("INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES ('entries', ?, ?)").run(seq, prev);
     db.exec('DROP TABLE entries_0010');
     rebuildDerived(db);
+    // The operator log (0010) gets a recorded head too, so losing its newest rows is detected.
+    const logHead = db.prepare('SELECT seq, hash FROM operator_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    if (logHead) db.prepare("INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES ('operator_log', ?, ?)").run(logHead.seq, Buffer.from(logHead.hash, 'hex'));
   },
 };

@@ -34,6 +34,11 @@ export function appendOperatorLog(db: WriteDb, records: LogRecord[]): void {
     insert.run({ ...row, seq, prev_hash: prev, hash });
     prev = hash;
   }
+  // The recorded head lets verification notice rows missing at the newest end.
+  stmt(db, "INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES ('operator_log', ?, ?) ON CONFLICT(chain) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash").run(
+    seq,
+    Buffer.from(prev, 'hex'),
+  );
 }
 
 export interface ChainBreak {
@@ -48,13 +53,20 @@ export function verifyOperatorLog(db: ReadDb): { rows: number; firstBreak: Chain
   let rows = 0;
   for (const row of stmt(db, 'SELECT * FROM operator_log ORDER BY seq').iterate() as IterableIterator<SqlRow & { seq: number; prev_hash: string; hash: string }>) {
     rows++;
-    if (row.seq !== expectSeq) return { rows, firstBreak: { seq: row.seq, reason: `row ${expectSeq} is missing` } };
+    if (row.seq > expectSeq) return { rows, firstBreak: { seq: expectSeq, reason: row.seq === expectSeq + 1 ? `row ${expectSeq} is missing (deleted by hand?)` : `rows ${expectSeq}–${row.seq - 1} are missing (deleted by hand?)` } };
+    if (row.seq < expectSeq) return { rows, firstBreak: { seq: row.seq, reason: `row ${row.seq} is out of order (inserted by hand?)` } };
     if (row.prev_hash !== prev) return { rows, firstBreak: { seq: row.seq, reason: 'does not follow the row before it' } };
     const h = rowHash(prev, row.seq, row as never);
     if (h !== row.hash) return { rows, firstBreak: { seq: row.seq, reason: 'content does not match its hash (edited)' } };
     prev = row.hash;
     expectSeq++;
   }
+  const head = stmt(db, "SELECT last_seq, last_hash FROM audit_chain_heads WHERE chain = 'operator_log'").get() as { last_seq: number; last_hash: Buffer } | undefined;
+  if (head && head.last_seq >= expectSeq) {
+    return { rows, firstBreak: { seq: expectSeq, reason: head.last_seq === expectSeq ? `row ${expectSeq}, the newest, is missing` : `rows ${expectSeq}–${head.last_seq}, the newest, are missing` } };
+  }
+  if (head && rows > 0 && head.last_hash.toString('hex') !== prev) return { rows, firstBreak: { seq: expectSeq - 1, reason: 'the newest row differs from the recorded chain head' } };
+  if (!head && rows > 0) return { rows, firstBreak: { seq: expectSeq - 1, reason: 'the recorded chain head is missing' } };
   return { rows, firstBreak: null };
 }
 
