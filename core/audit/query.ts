@@ -220,17 +220,23 @@ function fetchPage(db: ReadDb, f: EntryFilter, cond: { sql: string[]; params: un
   if (span.lo === null || span.hi === null) return [];
   const lo = Math.floor(Math.max(span.lo, f.from ?? -Infinity, newer && cursor ? cursor.utc_ms : -Infinity) / DAY);
   const hi = Math.floor(Math.min(span.hi, f.until !== undefined ? f.until - 1 : Infinity, !newer && cursor ? cursor.utc_ms : Infinity) / DAY);
-  const q = stmt(
-    db,
-    `SELECT ${ENTRY_SELECT} FROM entries e INDEXED BY ${index}
-       LEFT JOIN audit_refs lr ON lr.ref = e.lock_ref LEFT JOIN audit_refs ir ON ir.ref = e.iq_ref LEFT JOIN audit_refs ur ON ur.ref = e.user_ref
-       LEFT JOIN audit_refs tr ON tr.ref = e.tag_ref LEFT JOIN audit_refs sr ON sr.ref = e.source_ref
-     WHERE e.day = ? AND ${column} = ? ${where.length ? `AND ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`,
-  );
+  const joins = `LEFT JOIN audit_refs lr ON lr.ref = e.lock_ref LEFT JOIN audit_refs ir ON ir.ref = e.iq_ref LEFT JOIN audit_refs ur ON ur.ref = e.user_ref
+       LEFT JOIN audit_refs tr ON tr.ref = e.tag_ref LEFT JOIN audit_refs sr ON sr.ref = e.source_ref`;
   const out: RawEntryRow[] = [];
-  for (let d = newer ? lo : hi; newer ? d <= hi : d >= lo; d += newer ? 1 : -1) {
-    out.push(...(q.all(d, ref, ...params, want - out.length) as RawEntryRow[]));
+  // Days are taken in growing runs (1, 2, 4 … 64 at a time): a busy reference fills its page from the
+  // first day, a rare one costs a few statements instead of one per empty day.
+  let run = 1;
+  for (let d = newer ? lo : hi; newer ? d <= hi : d >= lo; ) {
+    const days: number[] = [];
+    for (let i = 0; i < run && (newer ? d <= hi : d >= lo); i++, d += newer ? 1 : -1) days.push(d);
+    const q = stmt(
+      db,
+      `SELECT ${ENTRY_SELECT} FROM entries e INDEXED BY ${index} ${joins}
+       WHERE e.day IN (${days.map(() => '?').join(', ')}) AND ${column} = ? ${where.length ? `AND ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`,
+    );
+    out.push(...(q.all(...days, ref, ...params, want - out.length) as RawEntryRow[]));
     if (out.length >= want) break;
+    run = Math.min(run * 2, 64);
   }
   return out;
 }
@@ -335,8 +341,11 @@ function countFromRollup(db: ReadDb, group: CountGrouping, f: EntryFilter & { fr
   const join = group === 'lock' ? 'LEFT JOIN audit_refs lr ON lr.ref = c.lock_ref' : '';
   const rows = stmt(db, `SELECT ${keyExpr} AS key, sum(c.n) AS count FROM entry_counts c ${join} ${sqlWhere} GROUP BY key ORDER BY key`).all(...params) as CountBucket[];
   if (group !== 'lock') return rows;
-  // Name each lock by its latest name in the trail.
-  const name = stmt(db, 'SELECT lock_name FROM entries WHERE lock_ref = (SELECT ref FROM audit_refs WHERE kind = ? AND id = ?) AND lock_name IS NOT NULL ORDER BY utc_ms DESC LIMIT 1');
+  // Name each lock by the name on its latest entry.
+  const name = stmt(
+    db,
+    `SELECT e.lock_name FROM audit_refs r JOIN audit_last_seen s ON s.ref = r.ref JOIN entries e ON e.seq = s.last_seq WHERE r.kind = ? AND r.id = ?`,
+  );
   return rows.map((r) => ({ ...r, label: r.key ? ((name.get('lock', r.key) as { lock_name: string } | undefined)?.lock_name ?? undefined) : undefined }));
 }
 
