@@ -17,24 +17,35 @@ export interface PersonalFields {
 
 /** Salted digest of the personal fields (truncated SHA-256 over the salt in hex and the fields as JSON). */
 export function personalDigest(salt: Uint8Array, p: PersonalFields): Buffer {
-  const body = JSON.stringify([p.user_ref, p.user_name, p.tag_ref, p.tag_number]);
-  return sha256('sha256', Buffer.from(salt).toString('hex') + body, 'buffer').subarray(0, DIGEST_BYTES);
+  return personalDigestHex(Buffer.from(salt.buffer, salt.byteOffset, salt.byteLength).toString('hex'), p);
 }
 
-/** Random salts in bulk: one call per batch instead of one per row. */
+export function personalDigestHex(saltHex: string, p: PersonalFields): Buffer {
+  const body = JSON.stringify([p.user_ref, p.user_name, p.tag_ref, p.tag_number]);
+  return sha256('sha256', saltHex + body, 'buffer').subarray(0, DIGEST_BYTES);
+}
+
+/** Random salts in bulk (bytes and hex), one random fill per 4096 salts instead of one per row. */
 export class SaltPool {
   private pool = Buffer.alloc(0);
+  private poolHex = '';
   private pos = 0;
 
   next(): Buffer {
+    return this.take().bytes;
+  }
+
+  take(): { bytes: Buffer; hex: string } {
     if (this.pos + SALT_BYTES > this.pool.length) {
       this.pool = randomFillSync(Buffer.alloc(SALT_BYTES * 4096));
+      this.poolHex = this.pool.toString('hex');
       this.pos = 0;
     }
     // A view, not a copy: a pool is never written again once handed out.
-    const s = this.pool.subarray(this.pos, this.pos + SALT_BYTES);
+    const bytes = this.pool.subarray(this.pos, this.pos + SALT_BYTES);
+    const hex = this.poolHex.slice(this.pos * 2, (this.pos + SALT_BYTES) * 2);
     this.pos += SALT_BYTES;
-    return s;
+    return { bytes, hex };
   }
 }
 

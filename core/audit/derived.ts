@@ -1,4 +1,4 @@
-// The tables derived from entries (hourly counts, last seen and per-reference counts of locks, IQs, people and tags), rebuilt from
+// The tables derived from entries (hourly counts, last seen and per-reference counts of locks and IQs), rebuilt from
 // scratch. Ingest and retention keep them up to date incrementally; this is for migrations and repair.
 import type Database from 'better-sqlite3';
 
@@ -15,8 +15,6 @@ export function rebuildDerived(db: Database.Database): void {
       FROM (
         SELECT lock_ref AS ref, utc_ms, seq, event_category FROM entries WHERE lock_ref IS NOT NULL
         UNION ALL SELECT iq_ref, utc_ms, seq, event_category FROM entries WHERE iq_ref IS NOT NULL
-        UNION ALL SELECT user_ref, utc_ms, seq, event_category FROM entries WHERE user_ref IS NOT NULL
-        UNION ALL SELECT tag_ref, utc_ms, seq, event_category FROM entries WHERE tag_ref IS NOT NULL
       ) GROUP BY ref;
   `);
 }

@@ -12,7 +12,7 @@ import { lockZone } from '../access/snapshot.ts';
 import { GatehouseError, type ErrorIssue } from '../contract/errors.ts';
 import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS, INCIDENT_TYPES, type IncidentType } from '../domain/audit.ts';
 import { stmt, type WriteDb } from '../store/db.ts';
-import { chainHash, entryHashBody, GENESIS, incidentHashBody, personalDigest, type SaltPool } from './chain.ts';
+import { chainHash, entryHashBody, GENESIS, incidentHashBody, personalDigestHex, type SaltPool } from './chain.ts';
 import { type ZoneOffsetCache } from './zone-offsets.ts';
 
 export const MAX_BATCH = 10_000;
@@ -60,11 +60,39 @@ const ENTRY_KEYS = new Set(['event_id', 'time', 'event_category', 'event_detail'
 const INCIDENT_KEYS = new Set(['event_id', 'time', 'incident_type', 'lock_id', 'iq_id']);
 
 /** Date.parse rolls impossible dates over (2026-02-30 → 2 March, 24:00 → next day): refuse them instead. */
-function isCalendarDateTime(v: string): boolean {
-  const d = new Date(0);
-  d.setUTCFullYear(Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)));
-  d.setUTCHours(Number(v.slice(11, 13)), Number(v.slice(14, 16)), Number(v.slice(17, 19)));
-  return Number.isFinite(d.getTime()) && d.toISOString().slice(0, 19) === v.slice(0, 19);
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Epoch ms of an ISO-8601 instant that ISO_RE accepted, or NaN when it names no real moment (Feb 30th,
+ * 24:00). Hand-parsed: Date.parse would quietly roll impossible dates over, and this runs per event.
+ */
+function parseInstant(v: string): number {
+  const n = (a: number, b: number) => Number(v.slice(a, b));
+  const y = n(0, 4);
+  const mo = n(5, 7);
+  const d = n(8, 10);
+  const h = n(11, 13);
+  const mi = n(14, 16);
+  const sec = n(17, 19);
+  const leap = mo === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
+  if (mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1]! + (leap ? 1 : 0) || h > 23 || mi > 59 || sec > 59) return NaN;
+  let i = 19;
+  let frac = 0;
+  if (v.charCodeAt(i) === 46 /* . */) {
+    let j = i + 1;
+    while (j < v.length && v.charCodeAt(j) >= 48 && v.charCodeAt(j) <= 57) j++;
+    frac = Math.floor(Number(`0.${v.slice(i + 1, j)}`) * 1000);
+    i = j;
+  }
+  let offsetMin = 0;
+  if (v[i] !== 'Z') {
+    const oh = n(i + 1, i + 3);
+    const om = n(i + 4, i + 6);
+    if (oh > 23 || om > 59) return NaN;
+    offsetMin = (v[i] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  // Date.UTC reads years 0–99 as 1900–1999; shifting by a 400-year cycle (146,097 days) avoids that.
+  return Date.UTC(y + 400, mo - 1, d, h, mi, sec) - 146_097 * 86_400_000 + frac - offsetMin * 60_000;
 }
 
 class Checker {
@@ -99,7 +127,7 @@ class Checker {
 
   time(o: Record<string, unknown>, k: string): number {
     const v = o[k];
-    const ms = typeof v === 'string' && ISO_RE.test(v) && isCalendarDateTime(v) ? Date.parse(v) : NaN;
+    const ms = typeof v === 'string' && ISO_RE.test(v) ? parseInstant(v) : NaN;
     if (!Number.isFinite(ms)) this.fail(k, 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T08:00:00Z');
     return ms;
   }
@@ -184,8 +212,14 @@ interface KnownRef {
   aux: string | null;
 }
 
-/** Refs known to be committed, shared across batches (refs never change or go away once written). */
-export type CommittedRefs = Map<string, KnownRef>;
+/**
+ * Refs known to be committed, per kind and id, shared across batches (refs never change or go away
+ * once written). Keyed by the id strings themselves, which are the snapshot's own strings: no key is
+ * built per lookup.
+ */
+export class CommittedRefs {
+  readonly byKind: Record<RefKind, Map<string, KnownRef>> = { lock: new Map(), iq: new Map(), user: new Map(), tag: new Map(), source: new Map() };
+}
 
 /**
  * Resolves ids to audit refs for one batch, creating refs for records seen for the first time. Refs
@@ -193,39 +227,39 @@ export type CommittedRefs = Map<string, KnownRef>;
  * rolled-back insert must not leave a ref number in the shared cache that SQLite may hand out again.
  */
 export class RefResolver {
-  private readonly pending = new Map<string, KnownRef>();
+  private readonly pending = new CommittedRefs();
 
   constructor(
     private readonly db: WriteDb,
-    private readonly committed: CommittedRefs = new Map(),
+    private readonly committed: CommittedRefs = new CommittedRefs(),
   ) {}
 
   ref(kind: RefKind, id: string, aux: string | null = null): number {
-    const key = `${kind}\n${id}`;
-    let known = this.committed.get(key) ?? this.pending.get(key);
+    const committed = this.committed.byKind[kind];
+    const pending = this.pending.byKind[kind];
+    let known = committed.get(id) ?? pending.get(id);
     if (!known) {
       const row = stmt(this.db, 'SELECT ref, aux FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as KnownRef | undefined;
       if (row) {
         known = row;
-        this.committed.set(key, row);
+        committed.set(id, row);
       } else {
         known = { ref: Number(stmt(this.db, 'INSERT INTO audit_refs (kind, id, aux) VALUES (?, ?, ?)').run(kind, id, aux).lastInsertRowid), aux };
-        this.pending.set(key, known);
+        pending.set(id, known);
       }
     }
     if (aux && known.aux !== aux) {
       stmt(this.db, 'UPDATE audit_refs SET aux = ? WHERE ref = ?').run(aux, known.ref);
       // The new aux is itself uncommitted: keep it out of the shared cache until commit.
-      this.committed.delete(key);
-      this.pending.set(key, { ref: known.ref, aux });
+      committed.delete(id);
+      pending.set(id, { ref: known.ref, aux });
     }
     return known.ref;
   }
 
   /** A ref only if the audit trail already knows the id (for ids no longer in the site model). */
   existing(kind: Exclude<RefKind, 'source'>, id: string): number | null {
-    const key = `${kind}\n${id}`;
-    const known = this.committed.get(key) ?? this.pending.get(key);
+    const known = this.committed.byKind[kind].get(id) ?? this.pending.byKind[kind].get(id);
     if (known) return known.ref;
     const row = stmt(this.db, 'SELECT ref FROM audit_refs WHERE kind = ? AND id = ?').get(kind, id) as { ref: number } | undefined;
     return row?.ref ?? null;
@@ -233,9 +267,19 @@ export class RefResolver {
 
   /** Call once the transaction that created the pending refs has committed. */
   commit(): void {
-    for (const [k, v] of this.pending) this.committed.set(k, v);
-    this.pending.clear();
+    for (const kind of Object.keys(this.pending.byKind) as RefKind[]) {
+      for (const [id, v] of this.pending.byKind[kind]) this.committed.byKind[kind].set(id, v);
+      this.pending.byKind[kind].clear();
+    }
   }
+}
+
+const names = new WeakMap<object, string>();
+/** "First Last", computed once per person object of the snapshot. */
+function displayName(u: { first_name: string; last_name: string }): string {
+  let n = names.get(u);
+  if (n === undefined) names.set(u, (n = `${u.first_name} ${u.last_name}`.trim()));
+  return n;
 }
 
 interface ChainHead {
@@ -273,18 +317,19 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
   const result: IngestResult = { entries: { stored: 0, duplicates: 0 }, incidents: { stored: 0, duplicates: 0 }, stored_entry_seqs: [], clock_corrected: 0 };
 
   const issues: ErrorIssue[] = [];
-  const lockRef = (id: string | null, path: string): number | null => {
+  // Paths are built only for a failure: these run once per event.
+  const lockRef = (id: string | null, path: () => string): number | null => {
     if (!id) return null;
     if (snap.locks.has(id)) return refs.ref('lock', id);
     const known = refs.existing('lock', id);
-    if (known === null) issues.push({ path, message: `no lock '${id}'` });
+    if (known === null) issues.push({ path: path(), message: `no lock '${id}'` });
     return known;
   };
-  const iqRef = (id: string | null, path: string): number | null => {
+  const iqRef = (id: string | null, path: () => string): number | null => {
     if (!id) return null;
     if (snap.iqs.has(id)) return refs.ref('iq', id);
     const known = refs.existing('iq', id);
-    if (known === null) issues.push({ path, message: `no IQ '${id}'` });
+    if (known === null) issues.push({ path: path(), message: `no IQ '${id}'` });
     return known;
   };
   const eventTime = (device: number): number => {
@@ -308,9 +353,9 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
     if (e.user_id && !user && refs.existing('user', e.user_id) === null) issues.push({ path: `entries.${i}.user_id`, message: `no user '${e.user_id}'` });
     return {
       e,
-      lock_ref: lockRef(e.lock_id, `entries.${i}.lock_id`),
+      lock_ref: lockRef(e.lock_id, () => `entries.${i}.lock_id`),
       lock_name: lock?.customer_reference ?? null,
-      iq_ref: iqRef(iqId, `entries.${i}.iq_id`),
+      iq_ref: iqRef(iqId, () => `entries.${i}.iq_id`),
       zone: zoneOf(e.lock_id, iqId),
       user,
       userId,
@@ -322,9 +367,9 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
     const iqId = e.iq_id ?? lock?.iq_id ?? null;
     return {
       e,
-      lock_ref: lockRef(e.lock_id, `incidents.${i}.lock_id`),
+      lock_ref: lockRef(e.lock_id, () => `incidents.${i}.lock_id`),
       lock_name: lock?.customer_reference ?? null,
-      iq_ref: iqRef(iqId, `incidents.${i}.iq_id`),
+      iq_ref: iqRef(iqId, () => `incidents.${i}.iq_id`),
       iq_name: iqId ? (snap.iqs.get(iqId)?.customer_reference ?? null) : null,
       zone: zoneOf(e.lock_id, iqId),
     };
@@ -353,78 +398,85 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
         if (opened && (s.opened === null || ms > s.opened)) s.opened = ms;
       }
     };
+    // This loop runs once per event: plain locals, no per-row objects beyond what the hash needs.
+    const noOne = { user_ref: null, user_name: null, tag_ref: null, tag_number: null };
     for (const p of planned) {
-      const utc = eventTime(p.e.time);
+      const e = p.e;
+      const utc = eventTime(e.time);
       const offset = ctx.offsets.offset(p.zone, utc);
       const anonymous = ctx.anonymizeBefore !== null && utc < ctx.anonymizeBefore;
       const personal = anonymous
-        ? { user_ref: null, user_name: null, tag_ref: null, tag_number: null }
+        ? noOne
         : {
             user_ref: p.userId ? refs.ref('user', p.userId, p.user?.user_id ?? null) : null,
-            user_name: p.user ? `${p.user.first_name} ${p.user.last_name}`.trim() : (p.e.actor_name ?? null),
+            user_name: p.user ? displayName(p.user) : (e.actor_name ?? null),
             tag_ref: p.tag ? refs.ref('tag', p.tag.id) : null,
-            tag_number: p.e.tag_number,
+            tag_number: e.tag_number,
           };
-      const salt = ctx.salts.next();
-      const row = {
-        seq: head.seq + 1,
-        utc_ms: utc,
-        utc_offset_min: offset,
-        device_ms: p.e.time,
-        received_ms: now,
-        event_category: p.e.event_category,
-        event_detail: p.e.event_detail,
-        access_by: p.e.access_by,
-        lock_ref: p.lock_ref,
-        lock_name: p.lock_name,
-        iq_ref: p.iq_ref,
-        ...personal,
-        source_ref: sourceRef,
-        source_event_id: p.e.event_id,
-        personal_salt: anonymous ? null : salt,
-        personal_digest: personalDigest(salt, personal),
-      };
-      const hash = chainHash(head.hash, entryHashBody(row));
+      const salt = ctx.salts.take();
+      const digest = personalDigestHex(salt.hex, personal);
+      const seq = head.seq + 1;
+      const hash = chainHash(
+        head.hash,
+        entryHashBody({
+          seq,
+          utc_ms: utc,
+          utc_offset_min: offset,
+          device_ms: e.time,
+          received_ms: now,
+          event_category: e.event_category,
+          event_detail: e.event_detail,
+          access_by: e.access_by,
+          lock_ref: p.lock_ref,
+          lock_name: p.lock_name,
+          iq_ref: p.iq_ref,
+          source_ref: sourceRef,
+          source_event_id: e.event_id,
+          personal_digest: digest,
+        }),
+      );
       const inserted = insert.run(
-        row.seq,
-        row.utc_ms,
-        row.utc_offset_min,
-        row.device_ms,
-        row.received_ms,
-        row.event_category,
-        row.event_detail,
-        row.access_by,
-        row.lock_ref,
-        row.lock_name,
-        row.iq_ref,
-        row.user_ref,
-        row.user_name,
-        row.tag_ref,
-        row.tag_number,
-        row.source_ref,
-        row.source_event_id,
-        row.personal_salt,
-        row.personal_digest,
+        seq,
+        utc,
+        offset,
+        e.time,
+        now,
+        e.event_category,
+        e.event_detail,
+        e.access_by,
+        p.lock_ref,
+        p.lock_name,
+        p.iq_ref,
+        personal.user_ref,
+        personal.user_name,
+        personal.tag_ref,
+        personal.tag_number,
+        sourceRef,
+        e.event_id,
+        anonymous ? null : salt.bytes,
+        digest,
         hash,
       );
       if (inserted.changes === 0) {
         result.entries.duplicates++;
         continue;
       }
-      head.seq = row.seq;
+      head.seq = seq;
       head.hash = hash;
       result.entries.stored++;
-      result.stored_entry_seqs.push(row.seq);
+      result.stored_entry_seqs.push(seq);
       const hour = Math.floor((utc + offset * 60_000) / 3_600_000);
-      const key = `${hour}|${row.lock_ref ?? 0}|${row.event_category}|${row.event_detail ?? ''}`;
+      const lockKey = p.lock_ref ?? 0;
+      const key = `${hour}|${lockKey}|${e.event_category}|${e.event_detail ?? ''}`;
       const c = counts.get(key);
       if (c) c.n++;
-      else counts.set(key, { hour, lock: row.lock_ref ?? 0, cat: row.event_category, detail: row.event_detail ?? '', n: 1 });
-      const opened = row.event_category === 'lock_opened';
-      see(row.lock_ref, utc, row.seq, opened);
-      see(row.iq_ref, utc, row.seq, opened);
-      see(row.user_ref, utc, row.seq, opened);
-      see(row.tag_ref, utc, row.seq, opened);
+      else counts.set(key, { hour, lock: lockKey, cat: e.event_category, detail: e.event_detail ?? '', n: 1 });
+      const opened = e.event_category === 'lock_opened';
+      // Locks and IQs only: a few hundred at most. People's and tags' last-seen times come from their
+      // day-led indexes when asked (query.ts); upserting thousands of them per batch would cost more
+      // than everything else ingest does.
+      see(p.lock_ref, utc, seq, opened);
+      see(p.iq_ref, utc, seq, opened);
     }
     if (result.entries.stored) {
       writeHead(db, 'entries', head);
@@ -433,9 +485,12 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
         'INSERT INTO entry_counts (local_hour, lock_ref, event_category, event_detail, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n',
       );
       for (const c of counts.values()) upCount.run(c.hour, c.lock, c.cat, c.detail, c.n);
+      // One statement for the whole batch (a JSON array of [ref, ms, seq, opened, n]): a few thousand
+      // separate upserts per batch cost more than the rest of the bookkeeping together.
       const upSeen = stmt(
         db,
-        `INSERT INTO audit_last_seen (ref, last_ms, last_seq, last_opened_ms, n) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO audit_last_seen (ref, last_ms, last_seq, last_opened_ms, n)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) WHERE true
          ON CONFLICT(ref) DO UPDATE SET
            last_seq = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last_seq ELSE last_seq END,
            last_ms = max(last_ms, excluded.last_ms),
@@ -443,7 +498,7 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
                                  ELSE max(coalesce(last_opened_ms, 0), excluded.last_opened_ms) END,
            n = n + excluded.n`,
       );
-      for (const [ref, s] of seen) upSeen.run(ref, s.ms, s.seq, s.opened, s.n);
+      upSeen.run(JSON.stringify(Array.from(seen, ([ref, s]) => [ref, s.ms, s.seq, s.opened, s.n])));
     }
   }
 

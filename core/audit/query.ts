@@ -216,7 +216,11 @@ function fetchPage(db: ReadDb, f: EntryFilter, cond: { sql: string[]; params: un
   }
   const [field, kind, column, index] = walk;
   const ref = refOf(db, kind, f[field]!)!;
-  const span = stmt(db, 'SELECT (SELECT min(utc_ms) FROM entries) AS lo, (SELECT last_ms FROM audit_last_seen WHERE ref = ?) AS hi').get(ref) as { lo: number | null; hi: number | null };
+  // Locks and IQs keep their last appearance; for people and tags the newest entry overall bounds the walk.
+  const span = stmt(
+    db,
+    'SELECT (SELECT min(utc_ms) FROM entries) AS lo, coalesce((SELECT last_ms FROM audit_last_seen WHERE ref = ?), (SELECT max(utc_ms) FROM entries)) AS hi',
+  ).get(ref) as { lo: number | null; hi: number | null };
   if (span.lo === null || span.hi === null) return [];
   const lo = Math.floor(Math.max(span.lo, f.from ?? -Infinity, newer && cursor ? cursor.utc_ms : -Infinity) / DAY);
   const hi = Math.floor(Math.min(span.hi, f.until !== undefined ? f.until - 1 : Infinity, !newer && cursor ? cursor.utc_ms : Infinity) / DAY);
@@ -241,15 +245,50 @@ function fetchPage(db: ReadDb, f: EntryFilter, cond: { sql: string[]; params: un
   return out;
 }
 
+/** Every UTC day the trail covers, newest first. */
+function allDays(db: ReadDb): number[] {
+  const span = stmt(db, 'SELECT (SELECT min(utc_ms) FROM entries) AS lo, (SELECT max(utc_ms) FROM entries) AS hi').get() as { lo: number | null; hi: number | null };
+  if (span.lo === null || span.hi === null) return [];
+  const out: number[] = [];
+  for (let d = Math.floor(span.hi / DAY); d >= Math.floor(span.lo / DAY); d--) out.push(d);
+  return out;
+}
+
+/** An aggregate over one reference's entries, per run of days, through its day-led index. */
+function perDay(db: ReadDb, index: string, column: string, ref: number, aggregate: string, days: number[]): Array<number | null> {
+  const out: Array<number | null> = [];
+  for (let i = 0; i < days.length; i += 500) {
+    const run = days.slice(i, i + 500);
+    const q = stmt(db, `SELECT ${aggregate} AS v FROM entries e INDEXED BY ${index} WHERE e.day IN (${run.map(() => '?').join(', ')}) AND ${column} = ?`);
+    out.push((q.get(...run, ref) as { v: number | null }).v);
+  }
+  return out;
+}
+
+/** The newest entry of a person or tag before `before`, walking back in growing runs of days. */
+function newestOf(db: ReadDb, kind: 'user' | 'tag', ref: number, before = Infinity, openingsOnly = false): number | null {
+  const walk = REF_WALKS.find(([, k]) => k === kind)!;
+  const days = allDays(db).filter((d) => d * DAY < before);
+  for (let i = 0, run = 1; i < days.length; i += run, run = Math.min(run * 2, 64)) {
+    const chunk = days.slice(i, i + run);
+    const q = stmt(db, `SELECT max(e.utc_ms) AS v FROM entries e INDEXED BY ${walk[3]} WHERE e.day IN (${chunk.map(() => '?').join(', ')}) AND ${walk[2]} = ? AND e.utc_ms < ?${openingsOnly ? " AND e.event_category = 'lock_opened'" : ''}`);
+    const v = (q.get(...chunk, ref, before) as { v: number | null }).v;
+    if (v !== null) return v;
+  }
+  return null;
+}
+
 export function countEntries(db: ReadDb, f: EntryFilter): number {
   const cond = filterConditions(db, f);
   if (!cond) return 0;
-  // A filter on exactly one lock, person or tag is counted by the running total kept at ingest.
+  // A filter on exactly one lock or IQ is counted by the running total kept at ingest; one on a
+  // person or tag by seeking their day-led index day by day (never a scan of the whole index).
   const keys = Object.keys(f).filter((k) => f[k as keyof EntryFilter] !== undefined);
   const walk = REF_WALKS.find(([field]) => f[field] !== undefined);
   if (walk && keys.length === 1) {
-    const row = stmt(db, 'SELECT n FROM audit_last_seen WHERE ref = ?').get(refOf(db, walk[1], f[walk[0]]!)) as { n: number } | undefined;
-    return row?.n ?? 0;
+    const ref = refOf(db, walk[1], f[walk[0]]!)!;
+    if (walk[1] === 'lock' || walk[1] === 'iq') return (stmt(db, 'SELECT n FROM audit_last_seen WHERE ref = ?').get(ref) as { n: number } | undefined)?.n ?? 0;
+    return perDay(db, walk[3], walk[2], ref, 'count(*)', allDays(db)).reduce<number>((a, b) => a + (b ?? 0), 0);
   }
   const where = cond.sql.length ? `WHERE ${cond.sql.join(' AND ')}` : '';
   return (stmt(db, `SELECT count(*) AS n FROM entries e ${where}`).get(...cond.params) as { n: number }).n;
@@ -358,6 +397,14 @@ export interface LastSeen {
 }
 
 export function lastSeen(db: ReadDb, kind: 'user' | 'tag' | 'lock', ids: string[]): LastSeen[] {
+  if (kind !== 'lock') {
+    return ids.map((id) => {
+      const ref = refOf(db, kind, id);
+      const last = ref === null ? null : newestOf(db, kind, ref);
+      const opened = ref === null || last === null ? null : newestOf(db, kind, ref, Infinity, true);
+      return { id, last_seen: last === null ? null : iso(last), last_opened: opened === null ? null : iso(opened) };
+    });
+  }
   const q = stmt(db, 'SELECT s.last_ms, s.last_opened_ms FROM audit_refs r JOIN audit_last_seen s ON s.ref = r.ref WHERE r.kind = ? AND r.id = ?');
   return ids.map((id) => {
     const row = q.get(kind, id) as { last_ms: number; last_opened_ms: number | null } | undefined;
@@ -371,7 +418,7 @@ export interface InactivityReport {
   people: Array<{ user_id: string; name: string; last_seen: string | null }>;
 }
 
-/** Doors with no opening and people with no entry since `since` (oldest first; never seen first of all). */
+/** Doors with no opening and people with no entry since `since` (longest idle first; never seen first of all). */
 export function inactivity(db: ReadDb, since: number, limit: number): InactivityReport {
   const doors = stmt(
     db,
@@ -379,12 +426,23 @@ export function inactivity(db: ReadDb, since: number, limit: number): Inactivity
      LEFT JOIN audit_refs r ON r.kind = 'lock' AND r.id = l.id LEFT JOIN audit_last_seen s ON s.ref = r.ref
      WHERE s.last_opened_ms IS NULL OR s.last_opened_ms < ? ORDER BY coalesce(s.last_opened_ms, 0), l.customer_reference LIMIT ?`,
   ).all(since, limit) as Array<{ lock_id: string; customer_reference: string; last_opened_ms: number | null }>;
-  const people = stmt(
+  // Who was seen since: one pass over the person index for the days in question.
+  const active = new Set(
+    stmt(db, 'SELECT DISTINCT e.user_ref FROM entries e INDEXED BY entries_user WHERE e.day >= ? AND e.utc_ms >= ? AND e.user_ref IS NOT NULL')
+      .pluck()
+      .all(Math.floor(since / DAY), since) as number[],
+  );
+  const candidates = stmt(
     db,
-    `SELECT u.id AS user_id, trim(u.first_name || ' ' || u.last_name) AS name, s.last_ms FROM users u
-     LEFT JOIN audit_refs r ON r.kind = 'user' AND r.id = u.id LEFT JOIN audit_last_seen s ON s.ref = r.ref
-     WHERE s.last_ms IS NULL OR s.last_ms < ? ORDER BY coalesce(s.last_ms, 0), u.last_name, u.first_name LIMIT ?`,
-  ).all(since, limit) as Array<{ user_id: string; name: string; last_ms: number | null }>;
+    `SELECT u.id AS user_id, trim(u.first_name || ' ' || u.last_name) AS name, r.ref FROM users u
+     LEFT JOIN audit_refs r ON r.kind = 'user' AND r.id = u.id ORDER BY u.last_name COLLATE NOCASE, u.first_name COLLATE NOCASE, u.pk`,
+  ).all() as Array<{ user_id: string; name: string; ref: number | null }>;
+  // Longest idle first (never seen first of all): each idle person's last entry is a short index walk.
+  const people = candidates
+    .filter((c) => c.ref === null || !active.has(c.ref))
+    .map((c) => ({ ...c, last_ms: c.ref === null ? null : newestOf(db, 'user', c.ref, since) }))
+    .sort((a, b) => (a.last_ms ?? 0) - (b.last_ms ?? 0))
+    .slice(0, limit);
   return {
     since: iso(since),
     doors: doors.map((d) => ({ lock_id: d.lock_id, customer_reference: d.customer_reference, last_opened: d.last_opened_ms ? iso(d.last_opened_ms) : null })),

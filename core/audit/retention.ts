@@ -55,7 +55,7 @@ function deleteOldest(db: WriteDb, table: 'entries' | 'incidents', cutoff: numbe
   if (last < 0) return 0;
   const lastRow = rows[last]!;
   if (table === 'entries') {
-    uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'iq_ref', 'user_ref', 'tag_ref']);
+    uncount(db, 'seq <= ?', [lastRow.seq], ['lock_ref', 'iq_ref']);
     uncountHours(db, lastRow.seq);
   }
   stmt(db, `DELETE FROM ${table} WHERE seq <= ?`).run(lastRow.seq);
@@ -83,10 +83,7 @@ function anonymize(db: WriteDb, cutoff: number, maxRows: number): number {
     utc_ms: number;
   }>;
   if (rows.length === 0) return 0;
-  const first = rows[0]!;
   const last = rows[rows.length - 1]!;
-  // The rows are those of one stretch of (utc_ms, seq): the same condition selects them for the counts.
-  uncount(db, '(utc_ms, seq) >= (?, ?) AND (utc_ms, seq) <= (?, ?) AND utc_ms < ?', [first.utc_ms, first.seq, last.utc_ms, last.seq, cutoff], ['user_ref', 'tag_ref']);
   const erase = stmt(db, 'UPDATE entries SET user_ref = NULL, user_name = NULL, tag_ref = NULL, tag_number = NULL, personal_salt = NULL WHERE seq = ?');
   let n = 0;
   for (const r of rows) n += erase.run(r.seq).changes;
@@ -94,8 +91,8 @@ function anonymize(db: WriteDb, cutoff: number, maxRows: number): number {
   return n;
 }
 
-/** Takes rows that are about to be deleted (or lose their references) out of the per-reference counts. */
-function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'lock_ref' | 'iq_ref' | 'user_ref' | 'tag_ref'>): void {
+/** Takes rows that are about to be deleted out of the per-lock and per-IQ counts. */
+function uncount(db: WriteDb, where: string, params: unknown[], columns: Array<'lock_ref' | 'iq_ref'>): void {
   const dec = stmt(db, 'UPDATE audit_last_seen SET n = n - ? WHERE ref = ?');
   for (const col of columns) {
     for (const r of stmt(db, `SELECT ${col} AS ref, count(*) AS c FROM entries WHERE ${where} AND ${col} IS NOT NULL GROUP BY ${col}`).all(...params) as Array<{ ref: number; c: number }>) {

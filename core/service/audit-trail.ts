@@ -1,7 +1,7 @@
 // The service's handle on the audit trail: state that outlives one command (zone offsets, salts) and
 // the entry points the handlers and the host use.
 import { SaltPool } from '../audit/chain.ts';
-import { ingest, RefResolver, validateEntries, validateIncidents, type CommittedRefs, type IngestResult } from '../audit/ingest.ts';
+import { CommittedRefs, ingest, RefResolver, validateEntries, validateIncidents, type IngestResult } from '../audit/ingest.ts';
 import { getEntry } from '../audit/query.ts';
 import { ZoneOffsetCache } from '../audit/zone-offsets.ts';
 import type { AccessSnapshot } from '../access/snapshot.ts';
@@ -12,7 +12,7 @@ import type { CommandContext } from './context.ts';
 export class AuditTrail {
   private readonly offsets = new ZoneOffsetCache();
   private readonly salts = new SaltPool();
-  private readonly committedRefs: CommittedRefs = new Map();
+  private readonly committedRefs = new CommittedRefs();
 
   constructor(private readonly snapshot: () => AccessSnapshot) {}
 

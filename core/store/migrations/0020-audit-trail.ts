@@ -96,7 +96,7 @@ export const migration0020: Migration = {
         PRIMARY KEY (local_hour, lock_ref, event_category, event_detail)
       ) STRICT, WITHOUT ROWID;
 
-      -- Per lock, IQ, person and tag: the last entry, the last opening, and how many entries name it.
+      -- Per lock and IQ: the last entry, the last opening, and how many entries name it.
       CREATE TABLE audit_last_seen (
         ref INTEGER PRIMARY KEY,
         last_ms INTEGER NOT NULL,
