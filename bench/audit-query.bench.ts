@@ -33,7 +33,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
   try {
     const file = join(dir, 'audit.db');
-    let t = now();
+    const t = now();
     const audit = buildLargeAudit(file, { entries: ENTRIES, days: DAYS, seed: 11 });
     const buildS = ms(t) / 1000;
     audit.db.close();
