@@ -2,6 +2,7 @@
 // it is where hardware drivers get wired to the core's ports.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
@@ -20,6 +21,8 @@ import { streams } from '../core/contract/contract.ts';
 import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit.ts';
 import { entryFilter } from '../core/service/handlers/audit.ts';
 
+/** Where `npm run build` puts the renderer. */
+const UI_DIR = fileURLToPath(new URL('../out/renderer', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const actorName = () => `cli:${safeUser()}`;
@@ -108,8 +111,11 @@ program
       ownerPassword: process.env.GATEHOUSE_OWNER_PASSWORD,
       version: pkg.version,
       log: say,
+      uiDir: UI_DIR,
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
+    if (existsSync(join(UI_DIR, 'index.html'))) say(`Open ${host.url}/ in a browser to use Gatehouse.`);
+    else say('The web UI is not built (npm run build); the REST API works without it.');
     say(`REST API: ${host.url}/v1.1/sites — health: ${host.url}/api/health`);
     if (stopping) shutdown(host, stopping);
   });

@@ -102,6 +102,12 @@ export const contract = {
     permission: 'site.write',
     summary: 'Rename the site or change its time zone.',
   }),
+  'preferences.get': query<R.Preferences>()({ input: none, permission: 'site.read', summary: 'Installation-wide preferences of the apps.' }),
+  'preferences.update': command<R.Preferences>()({
+    input: z.strictObject({ auto_sign_out_minutes: z.number().int().min(1).max(480).optional() }),
+    permission: 'site.write',
+    summary: 'Change preferences, e.g. after how many idle minutes operators are signed out.',
+  }),
   'site.export': query<R.SiteDocument>()({
     input: none,
     permission: 'backup',

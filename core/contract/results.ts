@@ -36,6 +36,11 @@ export interface Page<T> {
   count: number;
 }
 
+export interface Preferences {
+  /** Operators are signed out after this many minutes without using the app. */
+  auto_sign_out_minutes: number;
+}
+
 export interface SiteSummary extends Site {
   counts: { iqs: number; locks: number; users: number; tags: number; access_groups: number };
 }

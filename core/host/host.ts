@@ -23,6 +23,8 @@ export interface HostOptions {
   version: string;
   log: (line: string) => void;
   now?: () => number;
+  /** The built renderer to serve (browser mode). */
+  uiDir?: string;
 }
 
 export interface RunningHost {
@@ -71,7 +73,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       if (seeded) o.log(`Demo site seeded: ${seeded.locks} doors on ${seeded.iqs} IQs, ${seeded.users} people, ${seeded.entries} entries. Demo operators: ${seeded.operators.join(', ')}`);
       else o.log('Demo: the database already has a site model; not seeding again.');
     }
-    const server = buildRestServer({ service, version: o.version });
+    const server = buildRestServer({ service, version: o.version, uiDir: o.uiDir });
     let closed = false;
     const ticker = setInterval(() => {
       service.engine.tick();

@@ -12,12 +12,16 @@ import { getSite } from '../store/repos/site.ts';
 import { invalidRequest, toClpError } from './clp-errors.ts';
 import type { Query } from './odata-input.ts';
 import { ROUTES, type RestRequest } from './routes.ts';
+import { registerEventSocket } from './events-socket.ts';
+import { registerUi } from './ui.ts';
 
 export interface RestServerOptions {
   service: GatehouseService;
   version: string;
   /** Called with request logs; fastify's own logger stays off. */
   log?: (line: string) => void;
+  /** The built renderer (browser mode); not served when absent. */
+  uiDir?: string;
 }
 
 const API_PREFIXES = ['/v1.1', '/v1.2'];
@@ -42,7 +46,10 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
   }
 
   app.setErrorHandler((err: unknown, _req, reply) => sendError(reply, err, service));
+  registerEventSocket(app, service);
+  const uiFallback = opts.uiDir ? registerUi(app, opts.uiDir) : null;
   app.setNotFoundHandler((req, reply) => {
+    if (uiFallback?.(req, reply)) return;
     reply.code(404).send({ ErrorCode: '1100', Message: `No route ${req.method} ${req.url.split('?')[0]}` });
   });
 
@@ -180,16 +187,17 @@ async function tokenEndpoint(service: GatehouseService, req: FastifyRequest, rep
 }
 
 function sendError(reply: FastifyReply, err: unknown, service: GatehouseService) {
+  // Bodies carry CLP's {ErrorCode, Message} and, for Gatehouse's own client, the contract's error.
   if (err instanceof GatehouseError) {
     const { status, body } = toClpError(err.toBody());
     if (err.code === 'rate_limited') reply.header('Retry-After', err.issues?.[0]?.message ?? '30');
-    return reply.code(status).send(body);
+    return reply.code(status).send({ ...body, error: err.toBody() });
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     const { body } = invalidRequest(e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? `The request body is not valid JSON: ${e.message}` : (e.message ?? 'Bad request'));
-    return reply.code(e.statusCode).send(body);
+    return reply.code(e.statusCode).send({ ...body, error: { code: 'validation', message: body.Message } });
   }
   service.log('error', 'HTTP request failed', err);
-  return reply.code(500).send({ ErrorCode: '2201', Message: 'Internal error; nothing was saved' });
+  return reply.code(500).send({ ErrorCode: '2201', Message: 'Internal error; nothing was saved', error: { code: 'internal', message: 'Internal error; nothing was saved' } });
 }
