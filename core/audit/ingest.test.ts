@@ -69,7 +69,7 @@ function failure(fn: () => unknown): GatehouseError {
 
 /** Every table, every row, in a stable order (some tables are WITHOUT ROWID). */
 function dump(db: SiteDatabase): Record<string, unknown[]> {
-  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
+  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`).pluck().all() as string[];
   return Object.fromEntries(tables.map((t) => [t, db.read.prepare(`SELECT * FROM "${t}" ORDER BY 1, 2`).all()]));
 }
 

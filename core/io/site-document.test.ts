@@ -37,7 +37,7 @@ function installation(start = '2026-01-05T09:00:00Z'): Installation {
 
 /** Every row of every table: "wrote nothing" means this is unchanged. */
 function dump(db: SiteDatabase): Record<string, unknown[]> {
-  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`).pluck().all() as string[];
   return Object.fromEntries(tables.map((t) => [t, db.read.prepare(`SELECT * FROM "${t}" ORDER BY 1, 2`).all()]));
 }
 

@@ -17,6 +17,8 @@ export interface ListSpec<Row, T> {
   searchColumns: string[];
   defaultOrder: OrderBy[];
   tieBreaker: string;
+  /** Search through an index instead of scanning searchColumns: a condition for a term. */
+  searchSql?(term: string): { sql: string; params: unknown[] };
   /** An extra alternative for search, e.g. people by tag number. */
   extraSearch?(term: string): { sql: string; params: unknown[] } | null;
   /** Extra fixed condition, e.g. membership of one group. */
@@ -45,8 +47,15 @@ export function listRows<Row, T>(db: ReadDb, spec: ListSpec<Row, T>, input: List
   }
   const search = input.search?.trim();
   if (search) {
-    const alternatives = spec.searchColumns.map((c) => `instr(lower(${c}), ?) > 0`);
-    for (let i = 0; i < spec.searchColumns.length; i++) params.push(search.toLowerCase());
+    const alternatives: string[] = [];
+    if (spec.searchSql) {
+      const s = spec.searchSql(search);
+      alternatives.push(s.sql);
+      params.push(...s.params);
+    } else {
+      alternatives.push(...spec.searchColumns.map((c) => `instr(lower(${c}), ?) > 0`));
+      for (let i = 0; i < spec.searchColumns.length; i++) params.push(search.toLowerCase());
+    }
     const extra = spec.extraSearch?.(search);
     if (extra) {
       alternatives.push(extra.sql);

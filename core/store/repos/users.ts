@@ -34,6 +34,15 @@ export const userList: ListSpec<SqlRow, User> = {
   select: 'u.*',
   fields: USER_FIELDS,
   searchColumns: ["u.first_name || ' ' || u.last_name", 'u.alias', 'u.email'],
+  // A phrase query on the trigram index finds any substring of three characters or more (ignoring case
+  // and diacritics); one- and two-letter terms read the names themselves.
+  searchSql: (term) =>
+    [...term].length >= 3
+      ? { sql: 'u.pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)', params: [`"${term.replace(/"/g, '""')}"`] }
+      : {
+          sql: "(instr(lower(u.first_name || ' ' || u.last_name), ?) > 0 OR instr(lower(u.alias), ?) > 0 OR instr(lower(u.email), ?) > 0)",
+          params: [term.toLowerCase(), term.toLowerCase(), term.toLowerCase()],
+        },
   extraSearch: (term) => (/^\d{3,10}$/.test(term) ? { sql: 'u.id IN (SELECT user_id FROM tags WHERE instr(tag_number, ?) > 0)', params: [term] } : null),
   defaultOrder: [
     { field: 'last_name', direction: 'asc' },
