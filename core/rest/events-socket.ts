@@ -3,19 +3,9 @@
 // events its role may see. A socket that does not authenticate within 5 s is closed.
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import type { ContractEvents, EventName } from '../contract/events.ts';
-import { can, type Permission } from '../contract/permissions.ts';
+import type { ContractEvents } from '../contract/events.ts';
+import { eventsFor } from '../service/event-permissions.ts';
 import type { GatehouseService } from '../service/service.ts';
-
-/** Who may receive what; an event not listed here is sent to every signed-in client. */
-const EVENT_PERMISSION: Partial<Record<EventName, Permission>> = {
-  'entry.new': 'audit.read',
-  'incident.new': 'audit.read',
-  'lock.state': 'hardware.read',
-  'iq.sync_state': 'hardware.read',
-};
-
-const EVENTS: EventName[] = ['model.changed', 'lock.state', 'entry.new', 'incident.new', 'iq.sync_state'];
 
 export function registerEventSocket(app: FastifyInstance, service: GatehouseService): void {
   app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -36,9 +26,8 @@ export function registerEventSocket(app: FastifyInstance, service: GatehouseServ
           socket.close(4401, 'invalid token');
           return;
         }
-        for (const name of EVENTS) {
-          const permission = EVENT_PERMISSION[name];
-          if (permission && !can(actor.role, permission)) continue;
+        // Who may receive what: core/service/event-permissions.ts (the Electron shell uses the same).
+        for (const name of eventsFor(actor.role)) {
           unsubscribe.push(
             service.on(name, (payload: ContractEvents[typeof name]) => {
               if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event: name, payload }));

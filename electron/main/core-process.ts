@@ -1,0 +1,92 @@
+// The core's process: an Electron utilityProcess forked by main (core-client.ts). It owns the
+// installation — the database's single writer, the access engine, the service — so that neither main
+// nor the renderer ever holds it. Main sends contract calls and subscriptions over process.parentPort
+// (core-protocol.ts); this process answers them through core-handler.ts.
+//
+// Environment (set by main): GATEHOUSE_DATA_DIR (the data folder), GATEHOUSE_OWNER_PASSWORD (optional:
+// the first owner's password; otherwise one is generated and main shows it once).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageEvent as PortMessageEvent } from 'electron';
+import { DATABASE_FILE } from '../../core/host/data-dir.ts';
+import { ensureSite } from '../../core/host/first-run.ts';
+import { acquireInstanceLock } from '../../core/host/instance-lock.ts';
+import { systemActor } from '../../core/service/actor.ts';
+import { GatehouseService } from '../../core/service/service.ts';
+import { openDatabase, type SiteDatabase } from '../../core/store/db.ts';
+import { createCoreHandler } from './core-handler.ts';
+import type { CoreToMain, MainToCore } from './core-protocol.ts';
+
+const HOUR = 3_600_000;
+
+const parentPort = process.parentPort;
+if (!parentPort) {
+  console.error('core-process.ts runs only as an Electron utility process (utilityProcess.fork)');
+  process.exit(2);
+}
+const post = (message: CoreToMain) => parentPort.postMessage(message);
+const log = (level: 'info' | 'warn' | 'error', message: string, extra?: unknown) =>
+  post({ type: 'log', level, message: extra instanceof Error ? `${message}: ${extra.stack ?? extra.message}` : message });
+
+let db: SiteDatabase | null = null;
+let unlock: (() => void) | null = null;
+let stopped = false;
+
+function shutdown(code: number): never {
+  stopped = true;
+  try {
+    db?.close();
+  } finally {
+    unlock?.();
+  }
+  process.exit(code);
+}
+
+/**
+ * Audit retention in small batches with a yield between them, then hourly with the access engine's tick
+ * (the headless host does the same in core/host/host.ts runRetention, which cannot be imported here
+ * without pulling in the REST server).
+ */
+function maintain(service: GatehouseService): void {
+  const actor = systemActor('retention');
+  const step = () => {
+    if (stopped) return;
+    try {
+      if (!service.run(actor, 'audit.retention.run', { max_rows: 5000 }).complete) setImmediate(step);
+    } catch (e) {
+      log('error', 'audit retention failed', e);
+    }
+  };
+  setImmediate(step);
+  setInterval(() => {
+    if (stopped) return;
+    service.engine.tick();
+    setImmediate(step);
+  }, HOUR).unref();
+}
+
+try {
+  const dataDir = process.env.GATEHOUSE_DATA_DIR;
+  if (!dataDir) throw new Error('GATEHOUSE_DATA_DIR is not set');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  unlock = acquireInstanceLock(dataDir);
+  db = openDatabase(join(dataDir, DATABASE_FILE));
+  const first = ensureSite(db, { ownerPassword: process.env.GATEHOUSE_OWNER_PASSWORD || undefined });
+  const service = new GatehouseService(db, { log });
+  const handler = createCoreHandler(service, post);
+  parentPort.on('message', (e: PortMessageEvent) => {
+    const m = e.data as MainToCore | null;
+    if (m && typeof m === 'object' && m.type === 'shutdown') {
+      handler.close();
+      shutdown(0);
+    }
+    handler.handle(m);
+  });
+  maintain(service);
+  log('info', `core: opened ${db.file}${first.created ? ' (new site)' : ''}`);
+  post({ type: 'ready', dataDir, created: first.created, generatedPassword: first.generatedPassword });
+} catch (e) {
+  post({ type: 'fatal', message: (e as Error).message });
+  // Let the message leave before exiting.
+  setTimeout(() => shutdown(1), 100);
+}
