@@ -48,6 +48,8 @@ export interface IngestResult {
   incidents: { stored: number; duplicates: number };
   /** seq of the newly stored entries (for pushing them to live views). */
   stored_entry_seqs: number[];
+  /** seq of the newly stored incidents (for the alarms panel's live view). */
+  stored_incident_seqs: number[];
   /** Entries filed at receive time because the device clock was implausible. */
   clock_corrected: number;
 }
@@ -314,7 +316,7 @@ export interface IngestContext {
 export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[], incidents: IncidentEvent[]): IngestResult {
   const { db, snapshot: snap, now, refs } = ctx;
   const sourceRef = refs.ref('source', source);
-  const result: IngestResult = { entries: { stored: 0, duplicates: 0 }, incidents: { stored: 0, duplicates: 0 }, stored_entry_seqs: [], clock_corrected: 0 };
+  const result: IngestResult = { entries: { stored: 0, duplicates: 0 }, incidents: { stored: 0, duplicates: 0 }, stored_entry_seqs: [], stored_incident_seqs: [], clock_corrected: 0 };
 
   const issues: ErrorIssue[] = [];
   // Paths are built only for a failure: these run once per event.
@@ -534,6 +536,7 @@ export function ingest(ctx: IngestContext, source: string, entries: EntryEvent[]
       head.seq = row.seq;
       head.hash = hash;
       result.incidents.stored++;
+      result.stored_incident_seqs.push(row.seq);
     }
     if (result.incidents.stored) writeHead(db, 'incidents', head);
   }

@@ -2,6 +2,7 @@
 // the entry points the handlers and the host use.
 import { SaltPool } from '../audit/chain.ts';
 import { CommittedRefs, ingest, RefResolver, validateEntries, validateIncidents, type IngestResult } from '../audit/ingest.ts';
+import { getIncident } from '../audit/incidents.ts';
 import { getEntry } from '../audit/query.ts';
 import { ZoneOffsetCache } from '../audit/zone-offsets.ts';
 import type { AccessSnapshot } from '../access/snapshot.ts';
@@ -17,8 +18,8 @@ export class AuditTrail {
   constructor(private readonly snapshot: () => AccessSnapshot) {}
 
   /**
-   * Stores a batch of device events in the command's transaction. Newly stored entries are pushed to
-   * live views after the commit.
+   * Stores a batch of device events in the command's transaction. Newly stored entries and incidents
+   * are pushed to live views after the commit (small batches only).
    */
   ingest(ctx: CommandContext, source: string, rawEntries: unknown[], rawIncidents: unknown[]): IngestResult {
     const entries = validateEntries(rawEntries);
@@ -35,6 +36,12 @@ export class AuditTrail {
       for (const seq of result.stored_entry_seqs) {
         const row = getEntry(ctx.db, seq);
         if (row) ctx.emit('entry.new', row);
+      }
+    }
+    if (result.stored_incident_seqs.length <= 100) {
+      for (const seq of result.stored_incident_seqs) {
+        const row = getIncident(ctx.db, seq);
+        if (row) ctx.emit('incident.new', row);
       }
     }
     return result;

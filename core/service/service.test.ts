@@ -88,7 +88,7 @@ function expectFailure(fn: () => unknown, code: ErrorCode, field?: string): Gate
 
 /** Every row of every table, in storage order. */
 function dump(db: SiteDatabase): Record<string, unknown[]> {
-  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
+  const tables = db.read.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`).pluck().all() as string[];
   return Object.fromEntries(tables.map((t) => [t, db.read.prepare(`SELECT * FROM "${t}" ORDER BY 1, 2`).all()]));
 }
 
@@ -1065,5 +1065,25 @@ describe('events', () => {
     expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(1);
     expectFailure(() => s.svc.run(s.sys, 'locks.set_locking', { id: 'no-such-lock', locked_state: 'unlocked' }), 'not_found');
     expect(states).toHaveLength(1);
+  });
+
+  it('pushes each newly stored incident to the alarms panel once, and nothing for a re-delivered batch', () => {
+    const s = start();
+    const f = populate(s);
+    const pushed: Array<{ id: string; incident_type: string }> = [];
+    s.svc.on('incident.new', (e) => pushed.push(e));
+    const batch = {
+      source: 'iq:north',
+      incidents: [
+        { event_id: 'n-1', time: '2026-03-02T09:00:00Z', incident_type: 'intrusion', lock_id: f.storeRoom.id },
+        { event_id: 'n-2', time: '2026-03-02T09:01:00Z', incident_type: 'tamper', lock_id: f.storeRoom.id },
+      ],
+    };
+    s.svc.run(s.sys, 'entries.ingest', batch);
+    expect(pushed.map((p) => p.incident_type)).toEqual(['intrusion', 'tamper']);
+    const listed = s.svc.run(s.sys, 'incidents.list', { limit: 2 }).items.map((i) => i.id);
+    expect(pushed.map((p) => p.id).sort()).toEqual([...listed].sort());
+    s.svc.run(s.sys, 'entries.ingest', batch);
+    expect(pushed).toHaveLength(2);
   });
 });
