@@ -2,12 +2,14 @@
 // an owner, starts the service and serves the REST API. Hardware drivers are wired by the composition
 // root (bin/, electron/) through the ports this host accepts.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildRestServer } from '../rest/server.ts';
 import { GatehouseService } from '../service/service.ts';
-import { systemActor } from '../service/actor.ts';
+import { systemActor, type Actor } from '../service/actor.ts';
+import { inspectBackup, restoreDatabase, type BackupInfo } from '../store/backup.ts';
 import { openDatabase, type SiteDatabase } from '../store/db.ts';
+import { logAction } from '../rest/backup-routes.ts';
 import { DATABASE_FILE } from './data-dir.ts';
 import { seedDemo } from './demo.ts';
 import { ensureSite } from './first-run.ts';
@@ -29,9 +31,17 @@ export interface HostOptions {
 
 export interface RunningHost {
   url: string;
-  service: GatehouseService;
-  db: SiteDatabase;
+  /** The service of the database in use (a new one after restore()). */
+  readonly service: GatehouseService;
+  readonly db: SiteDatabase;
   server: FastifyInstance;
+  /**
+   * Replaces the live database with a backup while the server keeps listening: closes the database,
+   * swaps the file (the old one is kept as gatehouse.db.before-restore-<time>), reopens and migrates
+   * it and puts a new service behind the REST server. Synchronous between awaits, so no request sees
+   * a closed database. Pushed-event sockets are closed so that clients reconnect to the new service.
+   */
+  restore(file: string, by?: Actor): Promise<{ previous: string | null; info: BackupInfo }>;
   close(): Promise<void>;
 }
 
@@ -64,39 +74,103 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       o.log(`Created operator 'owner' with password: ${first.generatedPassword}`);
       o.log('(shown once; set GATEHOUSE_OWNER_PASSWORD to choose it yourself)');
     }
-    const service = new GatehouseService(db, {
-      now: o.now,
-      log: (level, message, extra) => o.log(`[${level}] ${message}${extra instanceof Error ? `: ${extra.stack ?? extra.message}` : ''}`),
-    });
+    const file = join(o.dataDir, DATABASE_FILE);
+    const newService = (d: SiteDatabase) =>
+      new GatehouseService(d, {
+        now: o.now,
+        log: (level, message, extra) => o.log(`[${level}] ${message}${extra instanceof Error ? `: ${extra.stack ?? extra.message}` : ''}`),
+      });
+    let service = newService(db);
     if (o.demo) {
       const seeded = seedDemo(service, { now: o.now?.() ?? Date.now() });
       if (seeded) o.log(`Demo site seeded: ${seeded.locks} doors on ${seeded.iqs} IQs, ${seeded.users} people, ${seeded.entries} entries. Demo operators: ${seeded.operators.join(', ')}`);
       else o.log('Demo: the database already has a site model; not seeding again.');
     }
-    const server = buildRestServer({ service, version: o.version, uiDir: o.uiDir });
     let closed = false;
+    let restoring = false;
+    /** Bumped by each restore: retention batches of the previous database stop. */
+    let generation = 0;
+    const retention = () => {
+      const mine = generation;
+      runRetention(service, o.log, () => closed || mine !== generation);
+    };
+
+    async function restore(backup: string, by: Actor = systemActor('restore')): Promise<{ previous: string | null; info: BackupInfo }> {
+      if (closed) throw new Error('The host is stopping');
+      if (restoring) throw new Error('A restore is already running');
+      restoring = true;
+      try {
+        // Everything below is synchronous: no request runs between closing the old database and
+        // serving from the new one.
+        const info = inspectBackup(backup);
+        const old = service;
+        generation++;
+        old.db.close();
+        let previous: string | null;
+        try {
+          ({ previous } = restoreDatabase(backup, file));
+        } catch (e) {
+          // restoreDatabase checks before it touches the target; the current file is still in place.
+          service = newService(openDatabase(file));
+          throw e;
+        }
+        let next: GatehouseService;
+        try {
+          next = newService(openDatabase(file));
+        } catch (e) {
+          // Put the previous database back rather than leave the installation without one.
+          o.log(`[error] the restored database does not open (${(e as Error).message}); putting the previous one back`);
+          if (previous) restoreDatabase(previous, file);
+          service = newService(openDatabase(file));
+          throw e;
+        }
+        service = next;
+        logAction(service, by, 'backup.restore', { site: info.siteName, schema_version: info.schemaVersion, counts: info.counts, previous_database: previous ? basename(previous) : null });
+        o.log(`Database restored by ${by.name} from a backup of ${info.siteName ?? 'a site'}${previous ? `; the previous database is kept as ${previous}` : ''}`);
+        // Sockets subscribed to the old service's events: close them (1012, service restart) so clients reconnect.
+        for (const client of server.websocketServer?.clients ?? []) client.close(1012, 'database restored');
+        retention();
+        return { previous, info };
+      } finally {
+        restoring = false;
+      }
+    }
+
+    // The REST server holds one service for its lifetime; this stand-in forwards to the current one,
+    // so a restore can replace it without restarting the server.
+    const current = new Proxy(service, {
+      get(_target, prop) {
+        const value: unknown = Reflect.get(service, prop, service);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(service) : value;
+      },
+    });
+    const server = buildRestServer({ service: current, version: o.version, uiDir: o.uiDir, onRestore: (f, actor) => restore(f, actor) });
     const ticker = setInterval(() => {
       service.engine.tick();
-      runRetention(service, o.log, () => closed);
+      retention();
     }, 3_600_000);
     ticker.unref();
-    runRetention(service, o.log, () => closed);
+    retention();
     await server.listen({ port: o.port, host: o.host });
     const addr = server.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.port;
     const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
-    const opened = db;
     return {
       url,
-      service,
-      db: opened,
+      get service() {
+        return service;
+      },
+      get db() {
+        return service.db;
+      },
       server,
+      restore,
       async close() {
         if (closed) return;
         closed = true;
         clearInterval(ticker);
         await server.close();
-        opened.close();
+        service.db.close();
         unlock();
       },
     };

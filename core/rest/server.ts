@@ -9,6 +9,7 @@ import type { Actor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { schemaVersion } from '../store/db.ts';
 import { getSite } from '../store/repos/site.ts';
+import { registerBackupRoutes, type RestoreHandler } from './backup-routes.ts';
 import { invalidRequest, toClpError } from './clp-errors.ts';
 import type { Query } from './odata-input.ts';
 import { ROUTES, type RestRequest } from './routes.ts';
@@ -22,6 +23,8 @@ export interface RestServerOptions {
   log?: (line: string) => void;
   /** The built renderer (browser mode); not served when absent. */
   uiDir?: string;
+  /** Swaps the live database for a checked backup (POST /api/restore); the host provides it. */
+  onRestore?: RestoreHandler;
 }
 
 const API_PREFIXES = ['/v1.1', '/v1.2'];
@@ -106,6 +109,9 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
     body.on('error', (e) => service.log('error', 'export of entries failed while streaming', e));
     return reply.send(body);
   });
+
+  // The whole database: GET /api/backup, POST /api/restore (backup-routes.ts).
+  registerBackupRoutes(app, { service, actorOf, onRestore: opts.onRestore });
 
   for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/sites`, async (req) => {

@@ -123,6 +123,18 @@ export class GatehouseService {
   }
 
   /**
+   * Refuses a caller who lacks `permission` for an operation outside the contract (the host's database
+   * backup and restore routes), with the same rules and messages as commands, queries and streams.
+   */
+  authorizePermission(actor: Actor | null, name: string, permission: Permission): void {
+    try {
+      checkPermission(actor, name, permission);
+    } catch (e) {
+      throw this.toError(e, name);
+    }
+  }
+
+  /**
    * A stream (contract `streams`): checks the caller and the input like call(), then returns the parsed
    * input and the stream's text chunks. Nothing is read until the first chunk is pulled; a problem
    * with the input is thrown here, before any chunk.
