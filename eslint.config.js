@@ -5,6 +5,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import pluginVue from 'eslint-plugin-vue';
 
 const domGlobals = ['window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'HTMLElement', 'location'].map(
   (name) => ({ name, message: 'core/ and drivers/ run outside the browser: no DOM globals.' }),
@@ -18,6 +19,30 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'test/fixtures/lint/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Vue single-file components: the template is checked by eslint-plugin-vue, the script by typescript-eslint.
+  ...pluginVue.configs['flat/recommended'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' } },
+    rules: {
+      // Screen files are named after the screen (People.vue, Tags.vue), as the router and docs call them.
+      'vue/multi-word-component-names': 'off',
+      // TypeScript checks names (vue-tsc); no-undef does not know DOM types such as BlobPart.
+      'no-undef': 'off',
+      // Formatting is not lint's job here; these rules only fight the template style.
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off',
+      'vue/html-indent': 'off',
+      'vue/html-closing-bracket-newline': 'off',
+    },
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
+    ignores: ['renderer/vite.config.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
@@ -61,6 +86,8 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
+    // The Vite config is build tooling that runs in Node, not renderer code.
+    ignores: ['renderer/vite.config.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -50,6 +50,7 @@ export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}
     async newPage(o = {}) {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: o.locale ?? 'en-GB', timezoneId: 'Europe/Amsterdam' });
       const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
       return { context, page };
     },
     async close() {
@@ -71,5 +72,7 @@ export async function signIn(page: Page, url: string, username = 'owner', passwo
 /** Writes docs/screenshots/<name>.png (committed: the README shows them). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.waitForLoadState('networkidle');
+  // Let dialogs and messages finish their transitions.
+  await page.waitForTimeout(400);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
 }

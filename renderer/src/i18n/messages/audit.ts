@@ -22,6 +22,8 @@ export default {
       start: 'start',
       end: 'end',
     },
+    accessBy: { tag: 'Tag', remote: 'Remote', pin: 'PIN code', master_key: 'Master key', inside_handle: 'Inside handle', mobile_key: 'Mobile key' },
+    noDetail: 'no reason given',
   },
   nl: {
     time: 'Tijd',
@@ -46,5 +48,7 @@ export default {
       start: 'begin',
       end: 'einde',
     },
+    accessBy: { tag: 'Tag', remote: 'Op afstand', pin: 'Pincode', master_key: 'Hoofdsleutel', inside_handle: 'Binnenkruk', mobile_key: 'Mobiele sleutel' },
+    noDetail: 'geen reden opgegeven',
   },
 };
