@@ -20,6 +20,7 @@ import { EXPORT_PAGE_CACHE_KIB, exportEntries } from '../core/audit/export.ts';
 import { streams } from '../core/contract/contract.ts';
 import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit.ts';
 import { entryFilter } from '../core/service/handlers/audit.ts';
+import { openBrowser } from './open-browser.ts';
 
 /** Where `npm run build` puts the renderer. */
 const UI_DIR = fileURLToPath(new URL('../out/renderer', import.meta.url));
@@ -91,7 +92,8 @@ program
   .option('--port <n>', 'TCP port', port, Number(process.env.GATEHOUSE_PORT ?? 7373))
   .option('--host <address>', 'interface to listen on (default: this machine only)', process.env.GATEHOUSE_HOST ?? '127.0.0.1')
   .option('--demo', 'seed a demo site on first run')
-  .action(async (o: { port: number; host: string; demo?: boolean }) => {
+  .option('--open', "open the UI in this desktop's default browser once serving")
+  .action(async (o: { port: number; host: string; demo?: boolean; open?: boolean }) => {
     // Signals are handled from the start: a stop requested while starting up takes effect once the
     // host is up, so the database is always closed cleanly.
     let host: RunningHost | null = null;
@@ -114,8 +116,13 @@ program
       uiDir: UI_DIR,
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
-    if (existsSync(join(UI_DIR, 'index.html'))) say(`Open ${host.url}/ in a browser to use Gatehouse.`);
+    const uiBuilt = existsSync(join(UI_DIR, 'index.html'));
+    if (uiBuilt) say(`Open ${host.url}/ in a browser to use Gatehouse.`);
     else say('The web UI is not built (npm run build); the REST API works without it.');
+    if (o.open && uiBuilt) {
+      const problem = await openBrowser(`${host.url}/`);
+      say(problem ? `Could not open a browser (${problem}); open ${host.url}/ yourself.` : `Opened ${host.url}/ in the default browser.`);
+    }
     say(`REST API: ${host.url}/v1.1/sites — health: ${host.url}/api/health`);
     if (stopping) shutdown(host, stopping);
   });

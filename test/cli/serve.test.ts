@@ -1,6 +1,6 @@
 // `gatehouse serve` as a user runs it: a real process, a real port, signals to stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,5 +99,24 @@ describe('gatehouse serve', () => {
     expect(err).toMatch(new RegExp(`Another Gatehouse \\(pid ${first.proc.pid}\\) is using`));
     first.proc.kill('SIGTERM');
     await exited(first.proc);
+  });
+
+  it('opens the UI in the default browser with --open, and keeps serving when there is no browser to open', async () => {
+    // A stand-in for xdg-open that records the address it was asked to open.
+    const fakeBin = tempDir();
+    const opened = join(fakeBin, 'opened.txt');
+    writeFileSync(join(fakeBin, 'xdg-open'), `#!/bin/sh\necho "$1" > "${opened}"\n`, { mode: 0o755 });
+    const withBrowser = await serve(tempDir(), ['--open'], { PATH: `${fakeBin}:${process.env.PATH ?? ''}` });
+    await expect.poll(() => withBrowser.out(), { timeout: 10_000 }).toMatch(/Opened http:\/\/127\.0\.0\.1:\d+\/ in the default browser/);
+    await expect.poll(() => (existsSync(opened) ? readFileSync(opened, 'utf8').trim() : ''), { timeout: 10_000 }).toBe(`${withBrowser.url}/`);
+    withBrowser.proc.kill('SIGTERM');
+    await exited(withBrowser.proc);
+
+    const emptyPath = tempDir();
+    const headless = await serve(tempDir(), ['--open'], { PATH: emptyPath });
+    await expect.poll(() => headless.out(), { timeout: 10_000 }).toMatch(/Could not open a browser \(xdg-open: .*ENOENT\); open http:\/\/127\.0\.0\.1:\d+\/ yourself/);
+    expect((await fetch(`${headless.url}/api/health`)).status).toBe(200);
+    headless.proc.kill('SIGTERM');
+    expect(await exited(headless.proc)).toBe(0);
   });
 });
