@@ -482,3 +482,7 @@ export type ResultOf<K extends ContractName> = Contract[K] extends Definition<z.
 export function isContractName(name: string): name is ContractName {
   return Object.hasOwn(contract, name);
 }
+
+export function isStreamName(name: string): name is StreamName {
+  return Object.hasOwn(streams, name);
+}

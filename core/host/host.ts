@@ -12,6 +12,7 @@ import { openDatabase, type SiteDatabase } from '../store/db.ts';
 import { logAction } from '../rest/backup-routes.ts';
 import { DATABASE_FILE } from './data-dir.ts';
 import { seedDemo } from './demo.ts';
+import { runRetention } from './retention.ts';
 import { ensureSite } from './first-run.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 
@@ -43,24 +44,6 @@ export interface RunningHost {
    */
   restore(file: string, by?: Actor): Promise<{ previous: string | null; info: BackupInfo }>;
   close(): Promise<void>;
-}
-
-/**
- * Applies audit retention in small batches, yielding to the event loop between them so that device
- * ingest and API calls are never held up for more than one short transaction.
- */
-export function runRetention(service: GatehouseService, log: (line: string) => void, stopped: () => boolean = () => false): void {
-  const sys = systemActor('retention');
-  const step = () => {
-    if (stopped()) return;
-    try {
-      const r = service.run(sys, 'audit.retention.run', { max_rows: 5000 });
-      if (!r.complete) setImmediate(step);
-    } catch (e) {
-      log(`[error] audit retention: ${(e as Error).message}`);
-    }
-  };
-  setImmediate(step);
 }
 
 export async function startHost(o: HostOptions): Promise<RunningHost> {

@@ -139,11 +139,11 @@ export class GatehouseService {
    * input and the stream's text chunks. Nothing is read until the first chunk is pulled; a problem
    * with the input is thrown here, before any chunk.
    */
-  stream<K extends StreamName>(actor: Actor | null, name: K, rawInput: unknown): { input: StreamInput<K>; chunks: Generator<string> } {
+  stream<K extends StreamName>(actor: Actor | null, name: K, rawInput: unknown, opts: StreamOptions = {}): { input: StreamInput<K>; chunks: Generator<string> } {
     this.authorizeStream(actor, name);
     try {
       const input = parseInput(streams[name].input, rawInput) as StreamInput<K>;
-      return { input, chunks: STREAM_SOURCES[name](this.db.read, input) };
+      return { input, chunks: STREAM_SOURCES[name](this.db.read, input, opts) };
     } catch (e) {
       throw this.toError(e, name);
     }
@@ -259,8 +259,13 @@ export class GatehouseService {
 }
 
 /** What each stream reads. Called before the first chunk is pulled: input problems throw here. */
-const STREAM_SOURCES: { [K in StreamName]: (db: ReadDb, input: StreamInput<K>) => Generator<string> } = {
-  'entries.export': (db, { format, ...filter }) => exportEntries(db, { format, filter: entryFilter(filter) }),
+export interface StreamOptions {
+  /** Records written so far out of the total the stream will write (known when it starts). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const STREAM_SOURCES: { [K in StreamName]: (db: ReadDb, input: StreamInput<K>, opts: StreamOptions) => Generator<string> } = {
+  'entries.export': (db, { format, ...filter }, { onProgress }) => exportEntries(db, { format, filter: entryFilter(filter), onProgress }),
 };
 
 function checkPermission(actor: Actor | null, name: string, permission: Permission | null): void {

@@ -9,6 +9,12 @@ export const CHANNELS = {
   unsubscribe: 'gatehouse:unsubscribe',
   /** main → renderer: (name, payload) */
   event: 'gatehouse:event',
+  /** invoke: {name, input, token, suggested_name} → CallReply with an ExportResult, or null when the user closed the save dialog */
+  export: 'gatehouse:export',
+  /** send: no arguments; cancels this window's running export */
+  exportCancel: 'gatehouse:export-cancel',
+  /** main → renderer: {rows, total, bytes} of the running export */
+  exportProgress: 'gatehouse:export-progress',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

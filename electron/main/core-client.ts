@@ -2,11 +2,18 @@
 // it and its events back to subscribers. Main itself never opens the database.
 import { utilityProcess, type UtilityProcess } from 'electron';
 import type { ErrorBody } from '../../core/contract/index.ts';
-import type { CoreToMain, MainToCore, ReadyMessage } from './core-protocol.ts';
+import type { CoreToMain, MainToCore, ProgressMessage, ReadyMessage } from './core-protocol.ts';
 import type { Logger } from './log.ts';
 
 export type CallReply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 export type EventSink = (name: string, payload: unknown) => void;
+export type ProgressSink = (p: Pick<ProgressMessage, 'rows' | 'total' | 'bytes'>) => void;
+
+/** An export running in the core: its id (to cancel it) and its outcome. */
+export interface RunningExport {
+  id: number;
+  done: Promise<CallReply>;
+}
 
 export interface CoreClientOptions {
   /** The built core-process entry (out/electron/main/core-process.js). */
@@ -23,6 +30,7 @@ export class CoreClient {
   private readonly child: UtilityProcess;
   private readonly pending = new Map<number, (reply: CallReply) => void>();
   private readonly sinks = new Map<number, EventSink>();
+  private readonly progress = new Map<number, ProgressSink>();
   private nextId = 1;
   private running = true;
   private stopping = false;
@@ -50,11 +58,14 @@ export class CoreClient {
         case 'reply': {
           const done = this.pending.get(m.id);
           this.pending.delete(m.id);
+          this.progress.delete(m.id);
           done?.(m.ok ? { ok: true, result: m.result } : { ok: false, error: m.error });
           return;
         }
         case 'event':
           return this.sinks.get(m.subscriber)?.(m.name, m.payload);
+        case 'progress':
+          return this.progress.get(m.id)?.({ rows: m.rows, total: m.total, bytes: m.bytes });
         case 'ready':
           return readyResolve(m);
         case 'fatal':
@@ -70,6 +81,7 @@ export class CoreClient {
       for (const done of this.pending.values()) done({ ok: false, error: UNAVAILABLE });
       this.pending.clear();
       this.sinks.clear();
+      this.progress.clear();
       const reason = this.fatal ?? `the core process exited with code ${code}`;
       readyReject(new Error(reason));
       if (!this.stopping) {
@@ -86,6 +98,22 @@ export class CoreClient {
       this.pending.set(id, resolve);
       this.send({ type: 'call', id, name, input, token });
     });
+  }
+
+  /** Writes a contract stream into file (a path main chose with the user), reporting progress. */
+  exportToFile(name: string, input: unknown, token: string, file: string, onProgress: ProgressSink): RunningExport {
+    const id = this.nextId++;
+    if (!this.running) return { id, done: Promise.resolve({ ok: false, error: UNAVAILABLE }) };
+    const done = new Promise<CallReply>((resolve) => {
+      this.pending.set(id, resolve);
+      this.progress.set(id, onProgress);
+      this.send({ type: 'export', id, name, input, token, file });
+    });
+    return { id, done };
+  }
+
+  cancelExport(id: number): void {
+    if (this.running && this.pending.has(id)) this.send({ type: 'cancel', id });
   }
 
   /** Events for the session behind token go to sink until unsubscribe (one subscription per subscriber). */

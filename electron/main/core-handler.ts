@@ -8,7 +8,10 @@ import type { ContractEvents, EventName } from '../../core/contract/index.ts';
 import type { Actor } from '../../core/service/actor.ts';
 import { eventsFor } from '../../core/service/event-permissions.ts';
 import type { GatehouseService } from '../../core/service/service.ts';
-import type { CallMessage, CoreToMain, SubscribeMessage } from './core-protocol.ts';
+import { isAbsolute } from 'node:path';
+import { isStreamName } from '../../core/contract/contract.ts';
+import type { CallMessage, CoreToMain, ExportMessage, ExportResult, SubscribeMessage } from './core-protocol.ts';
+import { writeChunksToFile } from './export-file.ts';
 
 /** Called without a session (the REST transport makes the same exception). */
 const PUBLIC_CALLS: ReadonlySet<string> = new Set(['auth.login', 'auth.client_token']);
@@ -20,8 +23,13 @@ export interface CoreHandler {
   close(): void;
 }
 
+/** Progress is reported at most this often (ms), and once at the end. */
+const PROGRESS_EVERY_MS = 100;
+
 export function createCoreHandler(service: GatehouseService, post: (message: CoreToMain) => void): CoreHandler {
   const subscriptions = new Map<number, Array<() => void>>();
+  /** Exports in progress, by id: set to true to cancel. */
+  const exports = new Map<number, { cancel: boolean }>();
   const log = (level: 'info' | 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 
   const unsubscribe = (subscriber: number) => {
@@ -60,6 +68,50 @@ export function createCoreHandler(service: GatehouseService, post: (message: Cor
     post({ type: 'event', subscriber: m.subscriber, name: 'ready', payload: { role: actor.role } });
   };
 
+  const exportToFile = async (m: ExportMessage) => {
+    const state = { cancel: false };
+    exports.set(m.id, state);
+    try {
+      if (!isStreamName(m.name)) throw new GatehouseError('validation', `'${m.name}' is not a stream of the contract`);
+      const actor = actorOf(service, m.token);
+      let rows = 0;
+      let total = 0;
+      let bytes = 0;
+      let shown = 0;
+      const report = (force: boolean) => {
+        if (!force && Date.now() - shown < PROGRESS_EVERY_MS) return;
+        shown = Date.now();
+        post({ type: 'progress', id: m.id, rows, total, bytes });
+      };
+      const { chunks } = service.stream(actor, m.name, m.input ?? {}, {
+        onProgress: (done, of) => {
+          rows = done;
+          total = of;
+        },
+      });
+      // Pull the first chunk here, so that a bad filter is refused before a file is created.
+      const first = chunks.next();
+      const all = (function* () {
+        if (!first.done) yield first.value;
+        yield* chunks;
+      })();
+      const written = await writeChunksToFile(all, m.file, {
+        cancelled: () => state.cancel,
+        onBytes: (b) => {
+          bytes = b;
+          report(false);
+        },
+      });
+      report(true);
+      const result: ExportResult = { file: m.file, rows, bytes: written ?? bytes, cancelled: written === null };
+      post({ type: 'reply', id: m.id, ok: true, result });
+    } catch (e) {
+      post({ type: 'reply', id: m.id, ok: false, error: errorBody(e, service) });
+    } finally {
+      exports.delete(m.id);
+    }
+  };
+
   return {
     handle(message) {
       const m = message as Partial<Record<string, unknown>> | null;
@@ -75,6 +127,19 @@ export function createCoreHandler(service: GatehouseService, post: (message: Cor
         case 'subscribe':
           if (typeof m.subscriber !== 'number' || typeof m.token !== 'string') return log('warn', 'core: dropped a malformed subscribe');
           return subscribe(m as unknown as SubscribeMessage);
+        case 'export':
+          if (typeof m.id !== 'number') return log('warn', 'core: dropped an export without an id');
+          if (typeof m.name !== 'string' || typeof m.token !== 'string' || typeof m.file !== 'string' || !isAbsolute(m.file)) {
+            post({ type: 'reply', id: m.id, ok: false, error: { code: 'validation', message: 'An export needs a stream name, a token and an absolute file path' } });
+            return;
+          }
+          void exportToFile(m as unknown as ExportMessage);
+          return;
+        case 'cancel': {
+          const running = typeof m.id === 'number' ? exports.get(m.id) : undefined;
+          if (running) running.cancel = true;
+          return;
+        }
         case 'unsubscribe':
           if (typeof m.subscriber !== 'number') return log('warn', 'core: dropped a malformed unsubscribe');
           return unsubscribe(m.subscriber);
@@ -84,6 +149,7 @@ export function createCoreHandler(service: GatehouseService, post: (message: Cor
     },
     close() {
       for (const subscriber of [...subscriptions.keys()]) unsubscribe(subscriber);
+      for (const running of exports.values()) running.cancel = true;
     },
   };
 }

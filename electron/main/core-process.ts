@@ -11,7 +11,7 @@ import type { MessageEvent as PortMessageEvent } from 'electron';
 import { DATABASE_FILE } from '../../core/host/data-dir.ts';
 import { ensureSite } from '../../core/host/first-run.ts';
 import { acquireInstanceLock } from '../../core/host/instance-lock.ts';
-import { systemActor } from '../../core/service/actor.ts';
+import { runRetention } from '../../core/host/retention.ts';
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../../core/store/db.ts';
 import { createCoreHandler } from './core-handler.ts';
@@ -42,26 +42,14 @@ function shutdown(code: number): never {
   process.exit(code);
 }
 
-/**
- * Audit retention in small batches with a yield between them, then hourly with the access engine's tick
- * (the headless host does the same in core/host/host.ts runRetention, which cannot be imported here
- * without pulling in the REST server).
- */
+/** Audit retention now and hourly, with the access engine's tick (as the headless host does). */
 function maintain(service: GatehouseService): void {
-  const actor = systemActor('retention');
-  const step = () => {
-    if (stopped) return;
-    try {
-      if (!service.run(actor, 'audit.retention.run', { max_rows: 5000 }).complete) setImmediate(step);
-    } catch (e) {
-      log('error', 'audit retention failed', e);
-    }
-  };
-  setImmediate(step);
+  const retention = () => runRetention(service, (line) => log('error', line), () => stopped);
+  retention();
   setInterval(() => {
     if (stopped) return;
     service.engine.tick();
-    setImmediate(step);
+    retention();
   }, HOUR).unref();
 }
 

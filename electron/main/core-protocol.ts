@@ -23,12 +23,39 @@ export interface UnsubscribeMessage {
   subscriber: number;
 }
 
+/**
+ * Write a contract stream (streams in core/contract, e.g. entries.export) into file: the path the user
+ * chose in main's save dialog (never one from the renderer). Answered by a reply whose result is an
+ * ExportResult, with progress messages before it.
+ */
+export interface ExportMessage {
+  type: 'export';
+  id: number;
+  name: string;
+  input: unknown;
+  token: string;
+  file: string;
+}
+
+/** Stop the export with this id; its partial file is removed and it replies with 'cancelled'. */
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
+}
+
+export interface ExportResult {
+  file: string;
+  rows: number;
+  bytes: number;
+  cancelled: boolean;
+}
+
 /** Close the database and exit. */
 export interface ShutdownMessage {
   type: 'shutdown';
 }
 
-export type MainToCore = CallMessage | SubscribeMessage | UnsubscribeMessage | ShutdownMessage;
+export type MainToCore = CallMessage | SubscribeMessage | UnsubscribeMessage | ExportMessage | CancelMessage | ShutdownMessage;
 
 export type ReplyMessage = { type: 'reply'; id: number } & ({ ok: true; result: unknown } | { ok: false; error: ErrorBody });
 
@@ -37,6 +64,15 @@ export interface EventMessage {
   subscriber: number;
   name: string;
   payload: unknown;
+}
+
+/** How far an export is: records written of total, and bytes on disk. */
+export interface ProgressMessage {
+  type: 'progress';
+  id: number;
+  rows: number;
+  total: number;
+  bytes: number;
 }
 
 /** The installation is open. generatedPassword is set once, on first start without GATEHOUSE_OWNER_PASSWORD. */
@@ -59,4 +95,4 @@ export interface LogMessage {
   message: string;
 }
 
-export type CoreToMain = ReplyMessage | EventMessage | ReadyMessage | FatalMessage | LogMessage;
+export type CoreToMain = ReplyMessage | EventMessage | ProgressMessage | ReadyMessage | FatalMessage | LogMessage;

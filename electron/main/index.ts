@@ -2,7 +2,7 @@
 // app:// origin, starts the core in a utility process (core-client.ts → core-process.ts), and relays
 // validated IPC between the two (ipc.ts). It never opens the database itself.
 import { join } from 'node:path';
-import { app, clipboard, dialog, ipcMain, protocol, session, type BrowserWindow } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, protocol, session } from 'electron';
 import { CoreClient } from './core-client.ts';
 import { registerIpc } from './ipc.ts';
 import { createLogger, logFileIn } from './log.ts';
@@ -80,7 +80,14 @@ export function main(): void {
         },
       });
       core = client;
-      registerIpc({ ipcMain, mainContents: () => (win && !win.isDestroyed() ? win.webContents : null), devOrigin, core: client, log });
+      registerIpc({
+        ipcMain,
+        mainContents: () => (win && !win.isDestroyed() ? win.webContents : null),
+        devOrigin,
+        core: client,
+        log,
+        chooseExportFile: (contents, suggestedName) => chooseExportFile(BrowserWindow.fromWebContents(contents), suggestedName),
+      });
 
       let ready;
       try {
@@ -125,6 +132,19 @@ export function main(): void {
       dialog.showErrorBox('Gatehouse cannot start', e.message);
       app.quit();
     });
+}
+
+/** A save dialog for an export, starting in the Downloads folder with the name the page suggested. */
+async function chooseExportFile(win: BrowserWindow | null, suggestedName: string): Promise<string | null> {
+  const ext = suggestedName.includes('.') ? suggestedName.slice(suggestedName.lastIndexOf('.') + 1) : '';
+  const options = {
+    title: 'Export',
+    defaultPath: join(app.getPath('downloads'), suggestedName),
+    filters: ext ? [{ name: ext.toUpperCase(), extensions: [ext] }] : [],
+    properties: ['createDirectory', 'showOverwriteConfirmation'] as Array<'createDirectory' | 'showOverwriteConfirmation'>,
+  };
+  const { canceled, filePath } = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+  return canceled || !filePath ? null : filePath;
 }
 
 /** The generated owner password, once, with a button that copies it (it is never written to the log). */

@@ -1,11 +1,11 @@
-// Validated IPC (VS Code's validatedIpcMain, docs/desktop.md): the only channels are the three in
+// Validated IPC (VS Code's validatedIpcMain, docs/desktop.md): the only channels are the inbound ones in
 // electron/common/channels.ts; every message is checked to come from the Gatehouse window's top frame
 // showing the app's own origin, and its shape is checked before it is relayed to the core. Anything
 // else is refused and logged. The core then validates the input against the contract, as for HTTP.
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
-import { isContractName } from '../../core/contract/contract.ts';
+import { isContractName, isStreamName } from '../../core/contract/contract.ts';
 import { CHANNELS } from '../common/channels.ts';
-import type { CallReply, EventSink } from './core-client.ts';
+import type { CallReply, EventSink, ProgressSink, RunningExport } from './core-client.ts';
 import type { Logger } from './log.ts';
 import { isAppUrl } from './security.ts';
 
@@ -14,6 +14,8 @@ export interface CoreBridge {
   call(name: string, input: unknown, token: string | null): Promise<CallReply>;
   subscribe(subscriber: number, token: string, sink: EventSink): void;
   unsubscribe(subscriber: number): void;
+  exportToFile(name: string, input: unknown, token: string, file: string, onProgress: ProgressSink): RunningExport;
+  cancelExport(id: number): void;
 }
 
 export interface IpcOptions {
@@ -24,10 +26,15 @@ export interface IpcOptions {
   devOrigin: string | null;
   core: CoreBridge;
   log: Logger;
+  /**
+   * Asks the user where to save an export (a save dialog on the window); null when they close it. The
+   * path comes only from here: the renderer can name a file, never choose where it is written.
+   */
+  chooseExportFile: (contents: WebContents, suggestedName: string) => Promise<string | null>;
 }
 
 /** Channels the renderer may send or invoke on (the event channel only goes from main to the renderer). */
-export const INBOUND_CHANNELS: ReadonlySet<string> = new Set([CHANNELS.call, CHANNELS.subscribe, CHANNELS.unsubscribe]);
+export const INBOUND_CHANNELS: ReadonlySet<string> = new Set([CHANNELS.call, CHANNELS.subscribe, CHANNELS.unsubscribe, CHANNELS.export, CHANNELS.exportCancel]);
 
 /** Bounds on what a call may carry; far above anything the UI sends. */
 export const LIMITS = { depth: 64, nodes: 2_000_000, tokenLength: 512 } as const;
@@ -81,6 +88,24 @@ export function checkCall(message: unknown): CallShape {
   return { ok: true, name, input: input ?? {}, token: token as string | null };
 }
 
+export type ExportShape = { ok: true; name: string; input: unknown; token: string; suggestedName: string } | { ok: false; problem: string };
+
+/** A file name without a folder: letters, digits and . _ - space, at most 100 characters, not starting with a dot. */
+const FILE_NAME = /^[\p{L}\p{N}_ -][\p{L}\p{N}._ -]{0,99}$/u;
+
+/** The shape of a gatehouse:export message: {name: a contract stream, input: JSON data, token, suggested_name}. */
+export function checkExport(message: unknown): ExportShape {
+  if (!message || typeof message !== 'object' || Array.isArray(message)) return { ok: false, problem: 'an export is an object {name, input, token, suggested_name}' };
+  const keys = Object.keys(message);
+  if (keys.some((k) => !['name', 'input', 'token', 'suggested_name'].includes(k))) return { ok: false, problem: 'an export has only name, input, token and suggested_name' };
+  const { name, input, token, suggested_name: suggested } = message as Record<string, unknown>;
+  if (typeof name !== 'string' || !isStreamName(name)) return { ok: false, problem: `'${String(name).slice(0, 100)}' is not a stream of the contract` };
+  if (!tokenOk(token)) return { ok: false, problem: 'an export needs a session token' };
+  if (typeof suggested !== 'string' || !FILE_NAME.test(suggested)) return { ok: false, problem: 'suggested_name must be a plain file name' };
+  if (input !== undefined && !isJsonValue(input)) return { ok: false, problem: 'the input must be plain JSON data' };
+  return { ok: true, name, input: input ?? {}, token, suggestedName: suggested };
+}
+
 function tokenOk(token: unknown): token is string {
   return typeof token === 'string' && token.length > 0 && token.length <= LIMITS.tokenLength;
 }
@@ -125,11 +150,58 @@ export function registerIpc(o: IpcOptions): () => void {
     o.core.unsubscribe(event.sender.id);
   };
 
+  /** The running export of each window (by webContents id): one at a time. */
+  const running = new Map<number, number>();
+
+  const onExport = async (event: IpcMainInvokeEvent, message: unknown, ...extra: unknown[]): Promise<CallReply> => {
+    const who = senderProblem(event, o);
+    if (who) {
+      refuse(CHANNELS.export, event, who);
+      throw new Error('Refused: this frame may not export');
+    }
+    const shape = extra.length ? ({ ok: false, problem: 'an export has one argument' } as const) : checkExport(message);
+    if (!shape.ok) {
+      refuse(CHANNELS.export, event, shape.problem);
+      return { ok: false, error: { code: 'validation', message: `Refused: ${shape.problem}` } };
+    }
+    const contents = event.sender;
+    if (running.has(contents.id)) return { ok: false, error: { code: 'conflict', message: 'An export is already running in this window' } };
+    running.set(contents.id, -1);
+    try {
+      const file = await o.chooseExportFile(contents, shape.suggestedName);
+      if (!file) return { ok: true, result: null };
+      const job = o.core.exportToFile(shape.name, shape.input, shape.token, file, (p) => {
+        if (!contents.isDestroyed()) contents.send(CHANNELS.exportProgress, p);
+      });
+      running.set(contents.id, job.id);
+      const reply = await job.done;
+      if (reply.ok) o.log.info(`export: ${shape.name} written to ${file}`);
+      return reply;
+    } catch (e) {
+      o.log.error(`ipc: export ${shape.name} failed in transit: ${(e as Error).message}`);
+      return { ok: false, error: { code: 'unavailable', message: 'The Gatehouse core could not be reached' } };
+    } finally {
+      running.delete(contents.id);
+    }
+  };
+
+  const onExportCancel = (event: IpcMainEvent, ...extra: unknown[]) => {
+    const who = senderProblem(event, o);
+    if (who) return refuse(CHANNELS.exportCancel, event, who);
+    if (extra.length) return refuse(CHANNELS.exportCancel, event, 'cancel takes no arguments');
+    const id = running.get(event.sender.id);
+    if (id !== undefined && id >= 0) o.core.cancelExport(id);
+  };
+
   handle(o, CHANNELS.call, onCall);
   on(o, CHANNELS.subscribe, onSubscribe);
   on(o, CHANNELS.unsubscribe, onUnsubscribe);
+  handle(o, CHANNELS.export, onExport);
+  on(o, CHANNELS.exportCancel, onExportCancel);
   return () => {
     o.ipcMain.removeHandler(CHANNELS.call);
+    o.ipcMain.removeHandler(CHANNELS.export);
+    o.ipcMain.removeListener(CHANNELS.exportCancel, onExportCancel as (...args: unknown[]) => void);
     o.ipcMain.removeListener(CHANNELS.subscribe, onSubscribe as (...args: unknown[]) => void);
     o.ipcMain.removeListener(CHANNELS.unsubscribe, onUnsubscribe as (...args: unknown[]) => void);
   };

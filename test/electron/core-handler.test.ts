@@ -1,7 +1,10 @@
 // The core process's message handler (electron/main/core-handler.ts) with the real core in-process on an
 // in-memory database: calls are answered, errors are typed, tokens are checked like the REST transport,
 // and events reach a subscriber only when its role may see them (same rules as the WebSocket).
-import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ErrorBody, EventName, Permission } from '../../core/contract/index.ts';
 import { ROLE_PERMISSIONS } from '../../core/contract/permissions.ts';
 import type { OperatorRole } from '../../core/domain/enums.ts';
@@ -11,7 +14,7 @@ import { EVENT_PERMISSION, PUSHED_EVENTS, eventsFor } from '../../core/service/e
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../../core/store/db.ts';
 import { createCoreHandler } from '../../electron/main/core-handler.ts';
-import type { CoreToMain, EventMessage, ReplyMessage } from '../../electron/main/core-protocol.ts';
+import type { CoreToMain, EventMessage, ProgressMessage, ReplyMessage } from '../../electron/main/core-protocol.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const OWNER_PASSWORD = 'correct horse battery';
@@ -175,5 +178,77 @@ describe('pushed events', () => {
     const names = (s: number) => core.events(s).map((e) => e.name);
     expect(names(1)).toEqual(['ready', 'entry.new', 'lock.state', 'model.changed']);
     expect(names(2)).toEqual(['ready', 'model.changed']);
+  });
+});
+
+describe('exports to a file (desktop)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  function withEntries(n: number) {
+    const s = start();
+    const sys = systemActor('test');
+    const iq = s.service.run(sys, 'iqs.create', { mac: '00-14-22-01-23-45', customer_reference: 'IQ A' });
+    const lock = s.service.run(sys, 'locks.create', { customer_reference: 'Front door', iq_id: iq.id });
+    const entries = Array.from({ length: n }, (_, i) => ({
+      event_id: `e${i}`,
+      time: new Date(T0 - (n - i) * 60_000).toISOString(),
+      event_category: 'lock_opened',
+      access_by: 'tag',
+      lock_id: lock.id,
+    }));
+    for (let i = 0; i < n; i += 5000) s.service.run(sys, 'entries.ingest', { source: 'iq:a', entries: entries.slice(i, i + 5000) });
+    const dir = mkdtempSync(join(tmpdir(), 'gh-export-'));
+    dirs.push(dir);
+    let id = 1000;
+    const exportTo = async (file: string, input: unknown, token: string | null, opts: { cancelAfterProgress?: boolean } = {}) => {
+      const myId = ++id;
+      s.handler.handle({ type: 'export', id: myId, name: 'entries.export', input, token, file });
+      if (opts.cancelAfterProgress) {
+        await vi.waitFor(() => expect(s.posted.some((m) => m.type === 'progress' && m.id === myId)).toBe(true));
+        s.handler.handle({ type: 'cancel', id: myId });
+      }
+      await vi.waitFor(() => expect(s.posted.some((m) => m.type === 'reply' && m.id === myId)).toBe(true), { timeout: 20_000 });
+      return {
+        reply: s.posted.find((m): m is ReplyMessage => m.type === 'reply' && m.id === myId)!,
+        progress: s.posted.filter((m): m is ProgressMessage => m.type === 'progress' && m.id === myId),
+      };
+    };
+    return { ...s, lock, dir, exportTo, owner: s.login('owner', OWNER_PASSWORD) };
+  }
+
+  it('writes the same file the browser downloads, with progress up to the total', async () => {
+    const s = withEntries(300);
+    const file = join(s.dir, 'entries.csv');
+    const { reply, progress } = await s.exportTo(file, { format: 'csv', lock_id: s.lock.id }, s.owner);
+    expect(reply).toMatchObject({ ok: true, result: { file, rows: 300, cancelled: false } });
+    const text = readFileSync(file, 'utf8');
+    const { chunks } = s.service.stream(s.service.authenticate(s.owner), 'entries.export', { format: 'csv', lock_id: s.lock.id });
+    expect(text).toBe([...chunks].join(''));
+    expect(text.trimEnd().split('\n')).toHaveLength(301);
+    expect(progress.at(-1)).toEqual({ type: 'progress', id: expect.any(Number), rows: 300, total: 300, bytes: Buffer.byteLength(text) });
+    expect(existsSync(`${file}.part`)).toBe(false);
+  });
+
+  it('refuses a bad filter, a missing session and an invalid token before creating any file', async () => {
+    const s = withEntries(3);
+    const file = join(s.dir, 'x.csv');
+    const bad = await s.exportTo(file, { format: 'xlsx' }, s.owner);
+    expect(bad.reply).toMatchObject({ ok: false, error: { code: 'validation' } });
+    const anonymous = await s.exportTo(file, {}, null);
+    expect(anonymous.reply).toMatchObject({ ok: false, error: { code: 'validation' } });
+    const stale = await s.exportTo(file, {}, 'not-a-session');
+    expect(stale.reply).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    expect(readdirSync(s.dir)).toEqual([]);
+  });
+
+  it('stops on cancel and leaves no file behind, neither the chosen name nor the partial one', async () => {
+    const s = withEntries(60_000);
+    const file = join(s.dir, 'big.jsonl');
+    const { reply } = await s.exportTo(file, { format: 'jsonl' }, s.owner, { cancelAfterProgress: true });
+    expect(reply).toMatchObject({ ok: true, result: { cancelled: true } });
+    expect(readdirSync(s.dir)).toEqual([]);
   });
 });

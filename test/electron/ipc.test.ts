@@ -3,14 +3,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { IpcMain, WebContents } from 'electron';
 import { CHANNELS } from '../../electron/common/channels.ts';
-import { INBOUND_CHANNELS, checkCall, handle, isJsonValue, on, registerIpc, type CoreBridge } from '../../electron/main/ipc.ts';
+import { INBOUND_CHANNELS, checkCall, checkExport, handle, isJsonValue, on, registerIpc, type CoreBridge } from '../../electron/main/ipc.ts';
 import { FakeIpcMain, FakeWebContents, memoryLog, type FakeFrame } from './fake-electron.ts';
 
 vi.mock('electron', async () => (await import('./fake-electron.ts')).createFakeElectron());
 
 const DEV = 'http://localhost:5173';
 
-function setup(o: { devOrigin?: string | null; url?: string } = {}) {
+function setup(o: { devOrigin?: string | null; url?: string; chosenFile?: string | null } = {}) {
   const ipcMain = new FakeIpcMain();
   const main = new FakeWebContents(o.url ?? 'app://gatehouse/index.html');
   const log = memoryLog();
@@ -18,8 +18,16 @@ function setup(o: { devOrigin?: string | null; url?: string } = {}) {
     call: vi.fn<CoreBridge['call']>(async () => ({ ok: true, result: { fine: true } })),
     subscribe: vi.fn<CoreBridge['subscribe']>(),
     unsubscribe: vi.fn<CoreBridge['unsubscribe']>(),
+    exportToFile: vi.fn<CoreBridge['exportToFile']>((_name, _input, _token, file, onProgress) => {
+      onProgress({ rows: 5, total: 10, bytes: 100 });
+      return { id: 7, done: new Promise((r) => (finishExport = () => r({ ok: true, result: { file, rows: 10, bytes: 200, cancelled: false } }))) };
+    }),
+    cancelExport: vi.fn<CoreBridge['cancelExport']>(),
   };
+  let finishExport = () => {};
+  const chooseExportFile = vi.fn(async (_contents: WebContents, _name: string) => (o.chosenFile === undefined ? '/home/desk/Downloads/entries.csv' : o.chosenFile));
   const off = registerIpc({
+    chooseExportFile,
     ipcMain: ipcMain as unknown as IpcMain,
     mainContents: () => main as unknown as WebContents,
     devOrigin: o.devOrigin ?? null,
@@ -29,18 +37,20 @@ function setup(o: { devOrigin?: string | null; url?: string } = {}) {
   const from = (sender: FakeWebContents = main, frame: FakeFrame | null = sender.mainFrame) => ({ sender, senderFrame: frame });
   const invoke = (event: ReturnType<typeof from>, ...args: unknown[]) => ipcMain.handlers.get(CHANNELS.call)!(event, ...args) as Promise<unknown>;
   const send = (channel: string, event: ReturnType<typeof from>, ...args: unknown[]) => ipcMain.listeners.get(channel)!(event, ...args);
-  return { ipcMain, main, log, core, off, from, invoke, send };
+  const invokeExport = (event: ReturnType<typeof from>, ...args: unknown[]) => ipcMain.handlers.get(CHANNELS.export)!(event, ...args) as Promise<unknown>;
+  return { ipcMain, main, log, core, off, from, invoke, send, invokeExport, chooseExportFile, finish: () => finishExport() };
 }
 
 const call = { name: 'site.get', input: {}, token: 'tok' };
 
 describe('the channels', () => {
-  it('are exactly gatehouse:call, gatehouse:subscribe and gatehouse:unsubscribe (plus gatehouse:event outbound)', () => {
+  it('are exactly call, subscribe, unsubscribe, export and export-cancel (plus event and export-progress outbound)', () => {
     const { ipcMain } = setup();
-    expect([...ipcMain.handlers.keys()]).toEqual(['gatehouse:call']);
-    expect([...ipcMain.listeners.keys()].sort()).toEqual(['gatehouse:subscribe', 'gatehouse:unsubscribe']);
-    expect([...INBOUND_CHANNELS].sort()).toEqual(['gatehouse:call', 'gatehouse:subscribe', 'gatehouse:unsubscribe']);
+    expect([...ipcMain.handlers.keys()].sort()).toEqual(['gatehouse:call', 'gatehouse:export']);
+    expect([...ipcMain.listeners.keys()].sort()).toEqual(['gatehouse:export-cancel', 'gatehouse:subscribe', 'gatehouse:unsubscribe']);
+    expect([...INBOUND_CHANNELS].sort()).toEqual(['gatehouse:call', 'gatehouse:export', 'gatehouse:export-cancel', 'gatehouse:subscribe', 'gatehouse:unsubscribe']);
     expect(CHANNELS.event).toBe('gatehouse:event');
+    expect(CHANNELS.exportProgress).toBe('gatehouse:export-progress');
   });
 
   it('refuses to register any other channel', () => {
@@ -186,5 +196,55 @@ describe('the message check', () => {
     expect(core.unsubscribe).not.toHaveBeenCalled();
     send(CHANNELS.unsubscribe, from());
     expect(core.unsubscribe).toHaveBeenCalledWith(main.id);
+  });
+});
+
+describe('exports to a file', () => {
+  const request = { name: 'entries.export', input: { format: 'csv', lock_id: 'door-1' }, token: 'tok', suggested_name: 'entries-2026-11-26.csv' };
+
+  it('asks the user where to save, writes there through the core and relays progress to the window', async () => {
+    const { main, core, from, invokeExport, chooseExportFile, finish } = setup();
+    const reply = invokeExport(from(), request);
+    await vi.waitFor(() => expect(core.exportToFile).toHaveBeenCalled());
+    expect(chooseExportFile).toHaveBeenCalledWith(main, 'entries-2026-11-26.csv');
+    expect(core.exportToFile).toHaveBeenCalledWith('entries.export', request.input, 'tok', '/home/desk/Downloads/entries.csv', expect.any(Function));
+    expect(main.send).toHaveBeenCalledWith(CHANNELS.exportProgress, { rows: 5, total: 10, bytes: 100 });
+    finish();
+    expect(await reply).toEqual({ ok: true, result: { file: '/home/desk/Downloads/entries.csv', rows: 10, bytes: 200, cancelled: false } });
+  });
+
+  it('answers null and writes nothing when the user closes the save dialog', async () => {
+    const { core, from, invokeExport } = setup({ chosenFile: null });
+    expect(await invokeExport(from(), request)).toEqual({ ok: true, result: null });
+    expect(core.exportToFile).not.toHaveBeenCalled();
+  });
+
+  it('cancels the running export of the sending window, and refuses a second one meanwhile', async () => {
+    const { core, from, invokeExport, send, finish } = setup();
+    const first = invokeExport(from(), request);
+    await vi.waitFor(() => expect(core.exportToFile).toHaveBeenCalled());
+    expect(await invokeExport(from(), request)).toEqual({ ok: false, error: { code: 'conflict', message: 'An export is already running in this window' } });
+    send(CHANNELS.exportCancel, from());
+    expect(core.cancelExport).toHaveBeenCalledWith(7);
+    finish();
+    await first;
+  });
+
+  it('never lets the page choose the folder: only a plain file name is accepted', () => {
+    for (const bad of ['../../.bashrc', '/etc/passwd', 'a/b.csv', '.hidden', 'C:\\x.csv', '', 'x'.repeat(101)]) {
+      expect(checkExport({ ...request, suggested_name: bad }), bad).toMatchObject({ ok: false, problem: 'suggested_name must be a plain file name' });
+    }
+    expect(checkExport({ ...request, name: 'users.list' })).toMatchObject({ ok: false, problem: "'users.list' is not a stream of the contract" });
+    expect(checkExport({ ...request, token: null })).toMatchObject({ ok: false, problem: 'an export needs a session token' });
+    expect(checkExport({ ...request, path: '/tmp/x' })).toMatchObject({ ok: false });
+    expect(checkExport(request)).toMatchObject({ ok: true, suggestedName: 'entries-2026-11-26.csv' });
+  });
+
+  it('refuses an export from another frame before any dialog opens', async () => {
+    const { main, core, invokeExport, chooseExportFile } = setup();
+    const sub = { sender: main, senderFrame: { ...main.mainFrame, parent: main.mainFrame, frameTreeNodeId: 99 } };
+    await expect(invokeExport(sub as never, request)).rejects.toThrow(/may not export/);
+    expect(chooseExportFile).not.toHaveBeenCalled();
+    expect(core.exportToFile).not.toHaveBeenCalled();
   });
 });

@@ -127,6 +127,8 @@ describe('start-up', () => {
     expect(ses.beforeRequest).not.toBeNull();
     expect([...electron.ipcMain.handlers.keys(), ...electron.ipcMain.listeners.keys()].sort()).toEqual([
       'gatehouse:call',
+      'gatehouse:export',
+      'gatehouse:export-cancel',
       'gatehouse:subscribe',
       'gatehouse:unsubscribe',
     ]);

@@ -6,7 +6,7 @@ import type { PreloadApi } from '../../renderer/src/client/transport.ts';
 import { createFakeElectron, type FakeElectron } from './fake-electron.ts';
 
 /** Every key of PreloadApi, checked both ways at compile time. */
-const KEYS = { call: true, subscribe: true, unsubscribe: true, onEvent: true } satisfies Record<keyof PreloadApi, true>;
+const KEYS = { call: true, subscribe: true, unsubscribe: true, onEvent: true, exportToFile: true, cancelExport: true, onExportProgress: true } satisfies Record<keyof PreloadApi, true>;
 
 let electron: FakeElectron;
 
@@ -68,5 +68,23 @@ describe('the preload', () => {
     expect(listener).toHaveBeenCalledWith('entry.new', { id: 'e1' });
     off();
     expect(electron.ipcRenderer.removeListener).toHaveBeenCalledWith('gatehouse:event', relay);
+  });
+
+  it('exports through gatehouse:export with only a file name, cancels and relays progress on their own channels', async () => {
+    await load(true);
+    const api = exposed();
+    electron.ipcRenderer.invoke.mockResolvedValueOnce({ ok: true, result: null } as never);
+    expect(await api.exportToFile('entries.export', { format: 'csv' }, 'tok', 'entries.csv')).toEqual({ ok: true, result: null });
+    expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith('gatehouse:export', { name: 'entries.export', input: { format: 'csv' }, token: 'tok', suggested_name: 'entries.csv' });
+    api.cancelExport();
+    expect(electron.ipcRenderer.send).toHaveBeenCalledWith('gatehouse:export-cancel');
+    const listener = vi.fn();
+    const off = api.onExportProgress(listener);
+    const [channel, relay] = electron.ipcRenderer.on.mock.calls[0] as unknown as [string, (...a: unknown[]) => void];
+    expect(channel).toBe('gatehouse:export-progress');
+    relay({ sender: 'ipc internals' }, { rows: 1, total: 2, bytes: 3 });
+    expect(listener).toHaveBeenCalledWith({ rows: 1, total: 2, bytes: 3 });
+    off();
+    expect(electron.ipcRenderer.removeListener).toHaveBeenCalledWith('gatehouse:export-progress', relay);
   });
 });

@@ -1,6 +1,6 @@
 // The typed client of the contract (core/contract): the only way the renderer reaches the core.
-import { GatehouseError, type ContractEvents, type ContractName, type EventName, type InputOf, type ResultOf } from '../../../core/contract/index.ts';
-import { httpTransport, ipcTransport, type Transport } from './transport.ts';
+import { GatehouseError, type ContractEvents, type ContractName, type EventName, type InputOf, type ResultOf, type StreamName } from '../../../core/contract/index.ts';
+import { httpTransport, ipcTransport, type ExportOutcome, type ExportRequest, type Transport } from './transport.ts';
 
 type Listener = (payload: unknown) => void;
 
@@ -24,6 +24,17 @@ export class ContractClient {
     if (reply.ok) return reply.result as ResultOf<K>;
     if (reply.error.code === 'unauthenticated' && this.token) this.onSessionLost();
     throw GatehouseError.fromBody(reply.error);
+  }
+
+  /** A contract stream into a file (see Transport.exportToFile); null when the user closed the save dialog. */
+  async exportToFile(name: StreamName, input: Record<string, string>, request: ExportRequest): Promise<ExportOutcome | null> {
+    if (!this.token) throw new GatehouseError('unauthenticated', 'Sign in first');
+    try {
+      return await this.transport.exportToFile(name, input, this.token, request);
+    } catch (e) {
+      if (e instanceof GatehouseError && e.code === 'unauthenticated') this.onSessionLost();
+      throw e;
+    }
   }
 
   on<E extends EventName>(event: E, fn: (payload: ContractEvents[E]) => void): () => void {

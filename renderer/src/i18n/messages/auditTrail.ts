@@ -48,7 +48,6 @@ export default {
     exportCancelled: 'Export cancelled',
     exportDone: 'Saved {file}: {n} entries',
     exportFailed: 'The export failed: {reason}',
-    exportDesktop: 'Exporting is available when Gatehouse is opened in a browser (gatehouse serve).',
     loadFailed: 'The audit trail could not be loaded: {reason}',
   },
   nl: {
@@ -100,7 +99,6 @@ export default {
     exportCancelled: 'Export geannuleerd',
     exportDone: '{file} opgeslagen: {n} gebeurtenissen',
     exportFailed: 'De export is mislukt: {reason}',
-    exportDesktop: 'Exporteren kan wanneer Gatehouse in een browser geopend is (gatehouse serve).',
     loadFailed: 'Het logboek kon niet worden geladen: {reason}',
   },
 };
