@@ -170,7 +170,7 @@ describe('admin', () => {
     const { context, page: p } = await e.newPage();
     try {
       await enter(p, 'desk2', 'desk-two-password');
-      expect(await p.locator('[data-test="operator"]').innerText()).toContain('desk2');
+      expect(await p.locator('[data-test="operator"]').innerText()).toBe('Second front desk · Front desk');
     } finally {
       await context.close();
     }

@@ -1,6 +1,10 @@
 export default {
   en: {
     app: 'Gatehouse',
+    selectAllRows: 'Select all rows on this page',
+    selectRow: 'Select this row',
+    increase: 'Increase',
+    decrease: 'Decrease',
     save: 'Save',
     cancel: 'Cancel',
     create: 'Create',
@@ -28,6 +32,10 @@ export default {
     explain: 'Explain access',
   },
   nl: {
+    selectAllRows: 'Alle rijen op deze pagina selecteren',
+    selectRow: 'Deze rij selecteren',
+    increase: 'Verhogen',
+    decrease: 'Verlagen',
     app: 'Gatehouse',
     save: 'Opslaan',
     cancel: 'Annuleren',
