@@ -1,6 +1,6 @@
 export default {
   en: {
-    title: 'Before you save: who gains and who loses access (next 7 days)',
+    title: 'Before you save: who gains and who loses access (next {n} days)',
     who: 'Who',
     tag: 'tag',
     door: 'Door',
@@ -10,12 +10,12 @@ export default {
     when: 'When',
     hours: 'Hours',
     summary: '{users} people, {locks} doors affected.',
-    noChange: 'Nobody gains or loses access to any door in the next 7 days.',
+    noChange: 'Nobody gains or loses access to any door in the next {n} days.',
     truncated: 'more not shown',
     saveAnyway: 'Save',
   },
   nl: {
-    title: 'Voordat u opslaat: wie krijgt en wie verliest toegang (komende 7 dagen)',
+    title: 'Voordat u opslaat: wie krijgt en wie verliest toegang (komende {n} dagen)',
     who: 'Wie',
     tag: 'tag',
     door: 'Deur',
@@ -25,7 +25,7 @@ export default {
     when: 'Wanneer',
     hours: 'Uren',
     summary: '{users} personen, {locks} deuren betrokken.',
-    noChange: 'Niemand krijgt of verliest toegang tot een deur in de komende 7 dagen.',
+    noChange: 'Niemand krijgt of verliest toegang tot een deur in de komende {n} dagen.',
     truncated: 'meer niet getoond',
     saveAnyway: 'Opslaan',
   },
