@@ -67,6 +67,8 @@ export async function signIn(page: Page, url: string, username = 'owner', passwo
   await page.locator('#password').fill(password);
   await page.locator('[data-test="sign-in"]').click();
   await page.locator('[data-test="sign-out"]').waitFor();
+  // The sign-in screen then moves on by itself; wait for it, or it could undo a goto made right after.
+  await page.waitForURL((u) => !u.hash.startsWith('#/sign-in'));
 }
 
 /** Writes docs/screenshots/<name>.png (committed: the README shows them). */

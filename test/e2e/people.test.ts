@@ -98,6 +98,8 @@ describe('people', () => {
     await expect.poll(() => explain.locator('[data-test="explain-summary"]').innerText()).toContain('outside the schedules of All staff');
     await screenshot(page, 'explain');
     await page.keyboard.press('Escape');
+    // Without the "Saved" message of the tag given above.
+    await expect.poll(() => page.locator('.n-message').count(), { timeout: 8000 }).toBe(0);
     await screenshot(page, 'person');
   });
 
