@@ -8,6 +8,6 @@ export interface ContractEvents {
   'lock.state': { lock_id: string; locked_state: LockedState; online: boolean };
   'entry.new': EntryRow;
   'incident.new': IncidentRow;
-  'iq.sync_state': { iq_id: string; data_sync_state: DataSyncState; version: number; hash: string };
+  'iq.sync_state': { iq_id: string; data_sync_state: DataSyncState; online?: boolean; version: number; hash: string };
 }
 export type EventName = keyof ContractEvents;

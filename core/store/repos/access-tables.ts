@@ -16,5 +16,12 @@ export function recordAccessTable(db: WriteDb, t: { iq_id: string; hash: string;
      ON CONFLICT(iq_id) DO UPDATE SET version = excluded.version, hash = excluded.hash, record_count = excluded.record_count,
        byte_size = excluded.byte_size, generated_at = excluded.generated_at`,
   ).run({ ...t, version });
+  // A hub that had the previous version is now behind; one that never had a table stays not_synced.
+  stmt(db, "UPDATE iqs SET data_sync_state = 'pending' WHERE id = ? AND data_sync_state = 'synced'").run(t.iq_id);
   return { version, changed: true };
+}
+
+/** The version the core wants an IQ to enforce. */
+export function currentTableVersion(db: ReadDb, iqId: string): { version: number; hash: string } | null {
+  return (stmt(db, 'SELECT version, hash FROM access_tables WHERE iq_id = ?').get(iqId) as { version: number; hash: string } | undefined) ?? null;
 }

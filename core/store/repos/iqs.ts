@@ -38,6 +38,12 @@ export function getIq(db: ReadDb, id: string): Iq | null {
   return row ? toIq(row) : null;
 }
 
+/** The IQ record a hub belongs to, by the MAC address it reports (normalised as the contract stores it). */
+export function findIqByMac(db: ReadDb, mac: string): Iq | null {
+  const row = stmt(db, 'SELECT * FROM iqs WHERE mac = ?').get(mac.trim().toUpperCase().replace(/[:.]/g, '-')) as SqlRow | undefined;
+  return row ? toIq(row) : null;
+}
+
 export function insertIq(db: WriteDb, iq: Iq): void {
   stmt(
     db,

@@ -1,0 +1,190 @@
+// The device manager with hubs that behave like hubs at the port (a fake connection that really applies
+// tables and keeps an event queue): binding by MAC, table pushes (whole, then diffs), sync states that
+// follow what the hub reports, and events stored exactly once even when an acknowledgement is lost.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AccessTable, applyDiff, parseDiff } from '../access/table/access-table.ts';
+import { ensureSite } from '../host/first-run.ts';
+import { systemActor } from '../service/actor.ts';
+import { GatehouseService } from '../service/service.ts';
+import { openDatabase, type SiteDatabase } from '../store/db.ts';
+import { DeviceManager } from './device-manager.ts';
+import type { ActiveTable, HubClock, HubConnection, HubEventBatch, TablePush } from './ports.ts';
+
+const T0 = Date.parse('2026-03-02T09:00:00Z');
+const MAC = '00-14-22-01-23-45';
+const FAST = { eventBatch: 200, pollMs: 60_000, retryMs: 20, maxRetryMs: 100 };
+
+const open: SiteDatabase[] = [];
+const managers: DeviceManager[] = [];
+afterEach(async () => {
+  for (const m of managers.splice(0)) await m.close();
+  for (const db of open.splice(0)) db.close();
+});
+
+/** A hub at the port: applies what it is sent, holds events until they are acknowledged. */
+class FakeHub implements HubConnection {
+  readonly address = 'sim:test';
+  table: AccessTable | null = null;
+  version = 0;
+  clock: HubClock | null = null;
+  pushes: TablePush['kind'][] = [];
+  events: Array<{ id: number; entry: Record<string, unknown> }> = [];
+  acked = 0;
+  loseNextAck = false;
+  failNextActivate = false;
+  private pending = new Set<() => void>();
+  private closers = new Set<(reason: string) => void>();
+
+  constructor(public mac = MAC) {}
+
+  async identify() {
+    return { mac: this.mac, serial: 'SN-1', firmware: '1.2.3', signal_strength: 4, table: this.table ? { version: this.version, hash: this.table.hash } : null };
+  }
+  async setClock(c: HubClock) {
+    this.clock = c;
+  }
+  async activateTable(push: TablePush): Promise<ActiveTable> {
+    this.pushes.push(push.kind);
+    if (this.failNextActivate) {
+      this.failNextActivate = false;
+      throw new Error('radio busy');
+    }
+    const next = push.kind === 'full' ? AccessTable.parse(push.bytes) : applyDiff(this.table!, parseDiff(push.bytes));
+    this.table = next;
+    this.version = push.version;
+    return { version: this.version, hash: next.hash };
+  }
+  async fetchEvents(max: number): Promise<HubEventBatch> {
+    const out = this.events.filter((e) => e.id > this.acked).slice(0, max);
+    return { entries: out.map((e) => e.entry), incidents: [], last_id: out.at(-1)?.id ?? null, more: this.events.filter((e) => e.id > this.acked).length > out.length };
+  }
+  async ackEvents(upTo: number) {
+    if (this.loseNextAck) {
+      this.loseNextAck = false;
+      throw new Error('the acknowledgement was lost');
+    }
+    this.acked = Math.max(this.acked, upTo);
+  }
+  onEventsPending(l: () => void) {
+    this.pending.add(l);
+    return () => this.pending.delete(l);
+  }
+  onClose(l: (reason: string) => void) {
+    this.closers.add(l);
+    return () => this.closers.delete(l);
+  }
+  async close() {}
+  produce(n: number, lockId: string) {
+    for (let i = 0; i < n; i++) {
+      const id = this.events.length + 1;
+      this.events.push({ id, entry: { event_id: String(id), time: new Date(T0 - (n - i) * 1000).toISOString(), event_category: 'lock_opened', access_by: 'tag', lock_id: lockId } });
+    }
+    for (const l of this.pending) l();
+  }
+  unplug() {
+    for (const l of this.closers) l('unplugged');
+  }
+}
+
+function site() {
+  const db = openDatabase(':memory:');
+  open.push(db);
+  ensureSite(db, { name: 'Head office', timeZone: 'Europe/Amsterdam', ownerPassword: 'correct horse battery', now: T0 });
+  const svc = new GatehouseService(db, { now: () => T0 });
+  const sys = systemActor('test');
+  const iq = svc.run(sys, 'iqs.create', { mac: MAC, customer_reference: 'North IQ' });
+  const door = svc.run(sys, 'locks.create', { customer_reference: 'Front door', iq_id: iq.id });
+  const group = svc.run(sys, 'access_groups.create', { customer_reference: 'Staff', lock_ids: [door.id] });
+  const anna = svc.run(sys, 'users.create', { first_name: 'Anna', last_name: 'Smit', access_group_ids: [group.id] });
+  const tag = svc.run(sys, 'tags.create', { tag_number: '0000001001', user_id: anna.id });
+  const manager = new DeviceManager(svc, FAST);
+  managers.push(manager);
+  const iqState = () => svc.run(sys, 'iqs.get', { id: iq.id });
+  return { svc, sys, iq, door, tag, manager, iqState };
+}
+
+describe('device manager', () => {
+  it('binds a hub by its MAC, sets its clock and zone, and makes the current table active', async () => {
+    const s = site();
+    expect(s.iqState()).toMatchObject({ online: false, data_sync_state: 'not_synced' });
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState()).toMatchObject({ online: true, data_sync_state: 'synced', firmware: '1.2.3', serial: 'SN-1' }));
+    expect(hub.table?.hash).toBe(s.svc.engine.table(s.iq.id)!.hash);
+    expect(hub.pushes).toEqual(['full']);
+    expect(hub.clock).toMatchObject({ utc_ms: T0, zone: 'Europe/Amsterdam', initial_offset_min: 60 });
+    // The zone's offset changes over the table's window (from late February 2026 for 440 days).
+    expect(hub.clock!.transitions.map((t) => [new Date(t.at_ms).toISOString(), t.offset_min])).toEqual([
+      ['2026-03-29T01:00:00.000Z', 120],
+      ['2026-10-25T01:00:00.000Z', 60],
+      ['2027-03-28T01:00:00.000Z', 120],
+    ]);
+    expect(s.manager.hubs()).toEqual([expect.objectContaining({ state: 'ready', iq_id: s.iq.id, mac: MAC })]);
+  });
+
+  it('sends a committed change as a diff, and the IQ goes pending, then synced', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    const states: string[] = [];
+    s.svc.on('iq.sync_state', (e) => states.push(e.data_sync_state));
+    s.svc.run(s.sys, 'tags.update', { id: s.tag.id, blocked: true });
+    await vi.waitFor(() => expect(hub.table?.hash).toBe(s.svc.engine.table(s.iq.id)!.hash));
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    expect(hub.pushes).toEqual(['full', 'diff']);
+    expect(states[0]).toBe('pending');
+    expect(states.at(-1)).toBe('synced');
+  });
+
+  it('stores every event once, acknowledging only after they are stored, even when an acknowledgement is lost', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    hub.produce(450, s.door.id);
+    hub.loseNextAck = true;
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(hub.acked).toBe(450), { timeout: 5000 });
+    expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(450);
+    hub.produce(30, s.door.id);
+    await vi.waitFor(() => expect(hub.acked).toBe(480));
+    expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(480);
+    expect(s.svc.run(s.sys, 'entries.list', { lock_id: s.door.id, limit: 1 }).items[0]).toMatchObject({ event_category: 'lock_opened', lock_id: s.door.id });
+  });
+
+  it('lists a hub no IQ claims as unclaimed, and binds it once an installer registers its MAC', async () => {
+    const s = site();
+    const hub = new FakeHub('00-14-22-99-99-99');
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.manager.hubs()).toEqual([expect.objectContaining({ state: 'unclaimed', mac: '00-14-22-99-99-99', iq_id: null })]));
+    expect(hub.pushes).toEqual([]);
+    const iq = s.svc.run(s.sys, 'iqs.create', { mac: '00-14-22-99-99-99', customer_reference: 'South IQ' });
+    await vi.waitFor(() => expect(s.manager.hubs()[0]).toMatchObject({ state: 'ready', iq_id: iq.id }));
+    expect(s.svc.run(s.sys, 'iqs.get', { id: iq.id })).toMatchObject({ online: true, data_sync_state: 'synced' });
+  });
+
+  it('marks the IQ failed when the hub refuses a table, then retries until it is synced', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    hub.failNextActivate = true;
+    const seen: string[] = [];
+    s.svc.on('iq.sync_state', (e) => seen.push(e.data_sync_state));
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    expect(seen).toContain('failed');
+    expect(hub.pushes).toEqual(['full', 'full']);
+    expect(s.manager.hubs()[0]).toMatchObject({ state: 'ready', last_error: 'radio busy' });
+  });
+
+  it('takes the IQ offline when the hub is unplugged, and a replugged hub with the table needs no push', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    hub.unplug();
+    expect(s.iqState()).toMatchObject({ online: false });
+    expect(s.manager.hubs()).toEqual([]);
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState()).toMatchObject({ online: true, data_sync_state: 'synced' }));
+    expect(hub.pushes).toEqual(['full']);
+  });
+});

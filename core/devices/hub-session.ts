@@ -1,0 +1,240 @@
+// One connected hub, kept in step with the core: bound to its IQ record by MAC, told the time and zone,
+// given the current access table (as a diff when the core still has the version the hub enforces),
+// and emptied of events — each batch stored in one transaction before the hub is told it may forget it,
+// so a crash between the two only means the hub sends the batch again and the core's ingest (idempotent
+// by hub and event id) stores it once.
+//
+// All work on one link runs one step at a time (a hub answers one command at a time); requests that
+// arrive meanwhile are coalesced into the next run.
+import { type AccessTable, diffTables, serializeDiff } from '../access/table/access-table.ts';
+import { findTransitions, liveOffsetFn } from '../time/zone.ts';
+import type { Iq } from '../domain/model.ts';
+import type { ActiveTable, HubConnection, HubIdentity } from './ports.ts';
+import type { DeviceHost } from './device-host.ts';
+
+export type HubSessionState = 'connecting' | 'unclaimed' | 'syncing' | 'ready' | 'failed' | 'closed';
+
+export interface HubSessionStatus {
+  address: string;
+  state: HubSessionState;
+  mac: string | null;
+  serial: string | null;
+  firmware: string | null;
+  iq_id: string | null;
+  table: ActiveTable | null;
+  last_error: string | null;
+  events_stored: number;
+}
+
+export interface HubSessionOptions {
+  /** Events fetched per round trip. */
+  eventBatch: number;
+  /** How often to ask for events when the hub does not say it has some (ms). */
+  pollMs: number;
+  /** First retry after a failed push or fetch (ms); doubles up to maxRetryMs. */
+  retryMs: number;
+  maxRetryMs: number;
+}
+
+/** How far ahead (and back) the hub is given the zone's offset changes: the table's whole window. */
+const CLOCK_BACK_MS = 4 * 86_400_000;
+const CLOCK_AHEAD_MS = 445 * 86_400_000;
+
+export class HubSession {
+  private state: HubSessionState = 'connecting';
+  private identity: HubIdentity | null = null;
+  private iq: Iq | null = null;
+  private active: ActiveTable | null = null;
+  /** The table last made active on the hub, kept so the next change can go as a diff. */
+  private sent: AccessTable | null = null;
+  private lastError: string | null = null;
+  private stored = 0;
+  private running = false;
+  private wanted = { table: false, events: false, bind: false };
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private retryDelay: number;
+  private readonly poll: ReturnType<typeof setInterval>;
+  private readonly offs: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly conn: HubConnection,
+    private readonly host: DeviceHost,
+    private readonly o: HubSessionOptions,
+    private readonly onChange: (s: HubSessionStatus) => void,
+  ) {
+    this.retryDelay = o.retryMs;
+    this.offs.push(conn.onEventsPending(() => this.request('events')));
+    this.offs.push(conn.onClose((reason) => this.end(`the link closed: ${reason}`)));
+    this.poll = setInterval(() => this.request('events'), o.pollMs);
+    this.poll.unref?.();
+    this.request('bind');
+  }
+
+  get iqId(): string | null {
+    return this.iq?.id ?? null;
+  }
+
+  status(): HubSessionStatus {
+    return {
+      address: this.conn.address,
+      state: this.state,
+      mac: this.identity?.mac ?? null,
+      serial: this.identity?.serial ?? null,
+      firmware: this.identity?.firmware ?? null,
+      iq_id: this.iq?.id ?? null,
+      table: this.active,
+      last_error: this.lastError,
+      events_stored: this.stored,
+    };
+  }
+
+  /** The core compiled a new table for this session's IQ (or the IQ records changed: try to bind). */
+  tableChanged(): void {
+    this.request('table');
+  }
+
+  iqsChanged(): void {
+    if (this.state === 'unclaimed') this.request('bind');
+  }
+
+  async close(): Promise<void> {
+    this.end('closed by Gatehouse');
+    await this.conn.close().catch(() => {});
+  }
+
+  private request(what: 'table' | 'events' | 'bind'): void {
+    if (this.closed) return;
+    this.wanted[what] = true;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.closed) return;
+    this.running = true;
+    try {
+      while (!this.closed && (this.wanted.bind || this.wanted.table || this.wanted.events)) {
+        if (this.wanted.bind) {
+          this.wanted.bind = false;
+          await this.bind();
+          continue;
+        }
+        if (!this.iq) {
+          this.wanted.table = this.wanted.events = false;
+          break;
+        }
+        if (this.wanted.table) {
+          this.wanted.table = false;
+          await this.syncTable();
+          continue;
+        }
+        this.wanted.events = false;
+        await this.drainEvents();
+      }
+      this.retryDelay = this.o.retryMs;
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async bind(): Promise<void> {
+    this.identity = await this.conn.identify();
+    this.active = this.identity.table;
+    this.iq = this.host.iqByMac(this.identity.mac);
+    if (!this.iq) {
+      this.setState('unclaimed');
+      return;
+    }
+    this.setState('syncing');
+    this.host.reportIq(this.iq.id, { online: true, firmware: this.identity.firmware, serial: this.identity.serial, signal_strength: this.identity.signal_strength });
+    await this.conn.setClock(this.clockFor(this.iq.time_zone));
+    this.wanted.table = true;
+    this.wanted.events = true;
+  }
+
+  private clockFor(zone: string) {
+    const now = this.host.now();
+    const list = findTransitions(liveOffsetFn(zone), now - CLOCK_BACK_MS, now + CLOCK_AHEAD_MS);
+    return { utc_ms: now, zone, initial_offset_min: list.initial, transitions: list.transitions.map((t) => ({ at_ms: t.at, offset_min: t.offset })) };
+  }
+
+  private async syncTable(): Promise<void> {
+    const iq = this.iq!;
+    const want = this.host.table(iq.id);
+    if (!want) return;
+    if (this.active?.hash === want.table.hash) {
+      this.sent ??= want.table.clone();
+      this.host.reportIq(iq.id, { data_sync_state: 'synced' });
+      this.setState('ready');
+      return;
+    }
+    this.setState('syncing');
+    const diff = this.sent && this.active && this.sent.hash === this.active.hash ? serializeDiff(diffTables(this.sent, want.table)) : null;
+    const full = diff ? null : want.table.serialize();
+    const result = await this.conn.activateTable(diff ? { kind: 'diff', bytes: diff, version: want.version, hash: want.table.hash } : { kind: 'full', bytes: full!, version: want.version, hash: want.table.hash });
+    this.active = result;
+    if (result.hash !== want.table.hash) throw new Error(`the hub kept version ${result.version} (${result.hash.slice(0, 12)}) instead of ${want.version}`);
+    this.sent = want.table.clone();
+    // The core may have moved on while the table travelled; the next run sends the newer one.
+    const now = this.host.table(iq.id);
+    if (now && now.table.hash !== result.hash) {
+      this.wanted.table = true;
+      return;
+    }
+    this.host.reportIq(iq.id, { data_sync_state: 'synced' });
+    this.setState('ready');
+  }
+
+  private async drainEvents(): Promise<void> {
+    const iq = this.iq!;
+    for (;;) {
+      const batch = await this.conn.fetchEvents(this.o.eventBatch);
+      if (batch.last_id === null) return;
+      // On disk first; only then may the hub forget them.
+      const r = this.host.ingest(iq.id, batch.entries, batch.incidents);
+      this.stored += r.stored;
+      await this.conn.ackEvents(batch.last_id);
+      if (!batch.more) return;
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.closed) return;
+    this.lastError = (e as Error).message;
+    this.host.log('warn', `hub ${this.conn.address}: ${this.lastError}`);
+    if (this.iq) this.host.reportIq(this.iq.id, { data_sync_state: 'failed' });
+    this.setState('failed');
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, this.o.maxRetryMs);
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      // Whatever failed, start again from what is missing: the binding, else the table and the events.
+      if (!this.iq) this.request('bind');
+      else {
+        this.request('table');
+        this.request('events');
+      }
+    }, delay);
+    this.retry.unref?.();
+  }
+
+  private end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poll);
+    if (this.retry) clearTimeout(this.retry);
+    for (const off of this.offs.splice(0)) off();
+    if (this.iq) this.host.reportIq(this.iq.id, { online: false });
+    this.lastError = this.state === 'failed' ? this.lastError : null;
+    this.host.log('info', `hub ${this.conn.address}: ${reason}`);
+    this.setState('closed');
+  }
+
+  private setState(s: HubSessionState): void {
+    this.state = s;
+    this.onChange(this.status());
+  }
+}
