@@ -171,9 +171,10 @@ export const contract = {
   }),
   'locks.delete': command<{ id: string }>()({ input: byId, permission: 'hardware.write', summary: 'Remove a lock.' }),
   'locks.set_locking': command<R.Lock>()({
-    input: z.strictObject({ id: s.id, locked_state: z.enum(['locked', 'unlocked', 'office_mode']), otp: z.string().max(64).optional() }),
+    input: z.strictObject({ id: s.id, locked_state: z.enum(['locked', 'unlocked', 'office_mode']), otp: z.string().max(128).optional() }),
     permission: 'lock.remote',
-    summary: 'Remote opening (unlocked: the lock re-locks by itself), lock, or start manual office mode.',
+    summary:
+      'Remote opening (unlocked: the lock re-locks by itself), lock, or start manual office mode. An operator confirms with otp: their PIN, or their password when they have none.',
   }),
   'locks.set_eom_schedule': command<R.Lock>()({
     input: z.strictObject({ id: s.id, schedule: s.eomSchedule.nullable() }),

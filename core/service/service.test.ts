@@ -15,6 +15,7 @@ import { GatehouseService } from './service.ts';
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const OWNER_PASSWORD = 'correct horse battery';
 const PASSWORD = 'a long enough password';
+const STAFF_PIN = '4821';
 
 const open: SiteDatabase[] = [];
 afterEach(() => {
@@ -321,7 +322,7 @@ describe('operators, roles and sign-in', () => {
     { name: 'access.explain', input: (f) => ({ tag_number: f.aliceTag.tag_number, lock_id: f.frontDoor.id }) },
     { name: 'access_groups.create', input: (_, n) => ({ customer_reference: `Group ${n}` }) },
     { name: 'access_groups.users.update', input: (f, n) => ({ id: f.annex.id, [n % 2 ? 'add_ids' : 'remove_ids']: [f.alice.id] }) },
-    { name: 'locks.set_locking', input: (f) => ({ id: f.frontDoor.id, locked_state: 'unlocked' }) },
+    { name: 'locks.set_locking', input: (f) => ({ id: f.frontDoor.id, locked_state: 'unlocked', otp: STAFF_PIN }) },
     { name: 'operator_log.list', input: () => ({}) },
     { name: 'operators.create', input: (_, n) => ({ username: `probe${n}`, display_name: `Probe ${n}`, role: 'auditor', password: PASSWORD }) },
     { name: 'api_clients.create', input: (_, n) => ({ customer_reference: `Client ${n}` }) },
@@ -338,8 +339,10 @@ describe('operators, roles and sign-in', () => {
 
   function staff(s: Site): Record<OperatorRole, Actor> {
     for (const role of ['admin', 'front_desk', 'installer', 'auditor'] as const) {
-      s.svc.run(s.sys, 'operators.create', { username: role.replace('_', '-'), display_name: role, role, password: PASSWORD });
+      s.svc.run(s.sys, 'operators.create', { username: role.replace('_', '-'), display_name: role, role, password: PASSWORD, pin: STAFF_PIN });
     }
+    const owner = s.svc.run(s.sys, 'operators.list', {}).find((o) => o.username === 'owner')!;
+    s.svc.run(s.sys, 'operators.update', { id: owner.id, pin: STAFF_PIN });
     return {
       owner: signIn(s, 'owner', OWNER_PASSWORD),
       admin: signIn(s, 'admin', PASSWORD),
@@ -1065,6 +1068,48 @@ describe('events', () => {
     expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(1);
     expectFailure(() => s.svc.run(s.sys, 'locks.set_locking', { id: 'no-such-lock', locked_state: 'unlocked' }), 'not_found');
     expect(states).toHaveLength(1);
+  });
+
+  it('opening a door or starting office mode needs the operator to confirm with their PIN, or their password without one', () => {
+    const s = start();
+    const f = populate(s);
+    s.svc.run(s.sys, 'operators.create', { username: 'desk', display_name: 'Desk', role: 'front_desk', password: PASSWORD });
+    s.svc.run(s.sys, 'operators.create', { username: 'pinned', display_name: 'Pinned', role: 'front_desk', password: PASSWORD, pin: '7351' });
+    const login = (u: string) => s.svc.authenticate(s.svc.run(null, 'auth.login', { username: u, password: PASSWORD }).token)!;
+    const desk = login('desk');
+    const pinned = login('pinned');
+    const open = (actor: Actor, otp?: string) => s.svc.call(actor, 'locks.set_locking', { id: f.frontDoor.id, locked_state: 'unlocked', ...(otp === undefined ? {} : { otp }) });
+    const entries = () => s.svc.run(s.sys, 'entries.list', { with_count: true, lock_id: f.frontDoor.id }).count;
+
+    const before = dump(s.db);
+    const missing = expectFailure(() => open(desk), 'validation', 'otp');
+    expect(missing.message).toBe('Opening a door remotely needs a second confirmation: your password');
+    expect(expectFailure(() => s.svc.call(pinned, 'locks.set_locking', { id: f.frontDoor.id, locked_state: 'office_mode' }), 'validation', 'otp').message).toBe(
+      'Starting office mode needs a second confirmation: your PIN',
+    );
+    expect(expectFailure(() => open(desk, 'wrong password'), 'forbidden', 'otp').message).toBe('The confirmation is wrong: type your password');
+    // With a PIN, the PIN it is: the password no longer opens doors.
+    expectFailure(() => open(pinned, PASSWORD), 'forbidden', 'otp');
+    expect(dump(s.db)).toEqual(before);
+    // Locking only makes a door safer: no confirmation.
+    s.svc.call(pinned, 'locks.set_locking', { id: f.frontDoor.id, locked_state: 'locked' });
+
+    open(desk, PASSWORD);
+    open(pinned, '7351');
+    expect(entries()).toBe(2);
+
+    // Guessing a PIN is throttled like guessing a password.
+    for (let i = 0; i < 5; i++) expectFailure(() => open(pinned, '0000'), 'forbidden', 'otp');
+    expectFailure(() => open(pinned, '7351'), 'rate_limited');
+    s.clock.now += 31_000;
+    open(pinned, '7351');
+    expect(entries()).toBe(3);
+
+    // An integration client acts without a person: its secret is the credential.
+    const client = s.svc.run(s.sys, 'api_clients.create', { customer_reference: 'Door kiosk', role: 'front_desk' });
+    const kiosk = s.svc.authenticate(s.svc.run(null, 'auth.client_token', { client_id: client.client_id, client_secret: client.client_secret, ttl_seconds: 600 }).token)!;
+    open(kiosk);
+    expect(entries()).toBe(4);
   });
 
   it('pushes each newly stored incident to the alarms panel once, and nothing for a re-delivered batch', () => {

@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { DateTime } from 'luxon';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirements, screenshot, signIn, startE2E, type E2E } from './harness.ts';
+import { OWNER_PASSWORD, requirements, screenshot, signIn, startE2E, type E2E } from './harness.ts';
 
 let e: E2E;
 let page: Page;
@@ -188,7 +188,7 @@ describe('audit trail', () => {
     await page.locator('[data-test="entry-row"]').first().waitFor();
     await expect(page.locator('[data-test="live-state"]').innerText()).resolves.toContain('Live');
 
-    await api('locks.set_locking', { id: doorId, locked_state: 'unlocked' });
+    await api('locks.set_locking', { id: doorId, locked_state: 'unlocked', otp: OWNER_PASSWORD });
     const first = page.locator('[data-test="entry-row"]').first();
     await poll(() => first.locator('[data-test="entry-method"]').innerText()).toBe('Remote');
     await poll(() => first.locator('[data-test="entry-new"]').count()).toBe(1);
@@ -197,7 +197,7 @@ describe('audit trail', () => {
     await poll(() => page.locator('[data-test="entries-count"]').innerText()).toBe(`${fmt(before + 1)} entries`);
     // An opening elsewhere does not match this door's filter.
     const other = (await api<{ items: Array<{ id: string }> }>('locks.list', { search: 'North — Reception' })).items[0]!;
-    await api('locks.set_locking', { id: other.id, locked_state: 'unlocked' });
+    await api('locks.set_locking', { id: other.id, locked_state: 'unlocked', otp: OWNER_PASSWORD });
     await page.waitForTimeout(500);
     expect(await page.locator('[data-test="entries-count"]').innerText()).toBe(`${fmt(before + 1)} entries`);
     await quiet().catch(() => undefined);

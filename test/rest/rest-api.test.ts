@@ -300,7 +300,14 @@ describe('people and access groups', () => {
     const lock = ok(await get<Envelope<{ id: string; customer_reference: string }>>(odata('/locks', { $filter: "customer_reference eq 'North — Server room'" }))).items[0]!;
     const filter = { $filter: `lock_id eq '${lock.id}' and access_by eq 'remote'`, $inlinecount: 'allpages' };
     const before = ok(await get<Envelope>(odata('/entries', filter))).count;
-    const after = ok(await http<{ id: string }>('PATCH', api(`/locks/${lock.id}/locking`), { json: { locked_state: 'unlocked' } }));
+    // The operator confirms with their password (they have no PIN), KS's otp field; without it nothing opens.
+    const refused = await http<{ ErrorCode: number; Message: string }>('PATCH', api(`/locks/${lock.id}/locking`), { json: { locked_state: 'unlocked' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.Message).toContain('needs a second confirmation: your password');
+    const wrong = await http<{ ErrorCode: number }>('PATCH', api(`/locks/${lock.id}/locking`), { json: { locked_state: 'unlocked', otp: 'not it' } });
+    expect(wrong.status).toBe(403);
+    expect(ok(await get<Envelope>(odata('/entries', filter))).count).toBe(before);
+    const after = ok(await http<{ id: string }>('PATCH', api(`/locks/${lock.id}/locking`), { json: { locked_state: 'unlocked', otp: OWNER_PASSWORD } }));
     expect(after.id).toBe(lock.id);
     const entries = ok(await get<Envelope<Json>>(odata('/entries', filter)));
     expect(entries.count).toBe(before + 1);

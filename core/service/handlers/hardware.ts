@@ -17,6 +17,7 @@ import {
 } from '../../store/repos/locks.ts';
 import { getSite } from '../../store/repos/site.ts';
 import { getTag } from '../../store/repos/tags.ts';
+import { requireConfirmation } from '../confirm.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
 import { must, newId, patched, saveIfChanged } from './common.ts';
 
@@ -110,8 +111,10 @@ export const hardwareHandlers: HandlerGroup<Names> = {
     ctx.log({ target_type: 'lock', target_id: id, before });
     return { id };
   },
-  'locks.set_locking'(ctx, { id, locked_state }) {
+  'locks.set_locking'(ctx, { id, locked_state, otp }) {
     const before = must(getLock(ctx.db, id), 'Lock', id);
+    // Locking (which also ends office mode) only makes a door safer: it never waits for a confirmation.
+    if (locked_state !== 'locked') requireConfirmation(ctx, otp, locked_state === 'unlocked' ? 'Opening a door remotely' : 'Starting office mode');
     const after = { ...before, updated_at: ctx.nowIso };
     const entry = (event_category: string, event_detail: string | null, access_by: string | null) =>
       ctx.service.audit.ingest(ctx, 'gatehouse', [{ event_id: randomUUID(), time: ctx.nowIso, event_category, event_detail, access_by, lock_id: id, actor_name: ctx.actor?.name ?? null }], []);
