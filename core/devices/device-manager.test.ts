@@ -162,6 +162,18 @@ describe('device manager', () => {
     expect(s.svc.run(s.sys, 'iqs.get', { id: iq.id })).toMatchObject({ online: true, data_sync_state: 'synced' });
   });
 
+  it('after a refused diff, sends the next table whole rather than the same diff again', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    hub.failNextActivate = true;
+    s.svc.run(s.sys, 'tags.update', { id: s.tag.id, blocked: true });
+    await vi.waitFor(() => expect(s.iqState().data_sync_state).toBe('synced'));
+    expect(hub.pushes).toEqual(['full', 'diff', 'full']);
+    expect(hub.table?.hash).toBe(s.svc.engine.table(s.iq.id)!.hash);
+  });
+
   it('marks the IQ failed when the hub refuses a table, then retries until it is synced', async () => {
     const s = site();
     const hub = new FakeHub();

@@ -202,6 +202,8 @@ export class HubSession {
 
   private fail(e: unknown): void {
     if (this.closed) return;
+    // Whatever went wrong, the next push goes whole: a diff needs a base the hub may no longer have.
+    this.sent = null;
     this.lastError = (e as Error).message;
     this.host.log('warn', `hub ${this.conn.address}: ${this.lastError}`);
     if (this.iq) this.host.reportIq(this.iq.id, { data_sync_state: 'failed' });
