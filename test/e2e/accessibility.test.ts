@@ -39,7 +39,7 @@ beforeAll(async () => {
   // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
   const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000);
   const token = ((await (await fetch(`${e.url}/api/rpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'owner', password: OWNER_PASSWORD }) })).json()) as { result: { token: string } }).result.token;
   const rpc = async (name: string, input: unknown) =>
     ((await (await fetch(`${e.url}/api/rpc/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(input) })).json()) as { result: { items: Array<{ id: string }> } }).result;

@@ -50,7 +50,7 @@ export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}
     async newPage(o = {}) {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: o.locale ?? 'en-GB', timezoneId: 'Europe/Amsterdam' });
       const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      page.setDefaultTimeout(20_000);
       return { context, page };
     },
     async close() {

@@ -3,9 +3,13 @@
 // - card headers are role="heading" without a level (and nested twice): one heading of level 2;
 // - the selection checkboxes of data tables point aria-labelledby at a label that is not there;
 // - a select's inner search input has no name of its own: it takes the select's;
-// - a number input's − and + buttons (out of the tab order; the arrow keys do the same) have no name.
+// - a number input's − and + buttons (out of the tab order; the arrow keys do the same) have no name;
+// - a form item's label is not tied to its input: the label gets `for` (and the input an id if it has
+//   none), so the name follows the label's text in every language.
 // Only nodes added to the page are looked at, so a big table costs one pass over its new rows.
 type Label = (key: 'selectAllRows' | 'selectRow' | 'increase' | 'decrease') => string;
+
+let fieldIds = 0;
 
 function fix(root: Element, label: Label): void {
   for (const el of matching(root, '.n-card-header[role="heading"]')) el.removeAttribute('role');
@@ -21,6 +25,15 @@ function fix(root: Element, label: Label): void {
   for (const input of matching(root, 'input.n-base-selection-input:not([aria-label])')) {
     const named = input.closest('[aria-label]')?.getAttribute('aria-label') ?? input.closest('.n-base-selection')?.querySelector('.n-base-selection-placeholder')?.textContent?.trim();
     if (named) input.setAttribute('aria-label', named);
+  }
+  for (const input of matching(root, '.n-form-item-blank input:not([type="hidden"]), .n-form-item-blank textarea')) {
+    if (input.hasAttribute('aria-label') || input.hasAttribute('aria-labelledby') || input.getAttribute('tabindex') === '-1') continue;
+    const label = input.closest('.n-form-item')?.querySelector(':scope > label.n-form-item-label');
+    if (!label || label.hasAttribute('for')) continue;
+    // One control per form item: a second input (a range's end) keeps whatever name it has.
+    if (input.closest('.n-form-item')!.querySelectorAll('.n-form-item-blank input:not([type="hidden"]), .n-form-item-blank textarea').length > 1) continue;
+    if (!input.id) input.id = `gh-field-${++fieldIds}`;
+    label.setAttribute('for', input.id);
   }
   for (const spinner of matching(root, '.n-input-number')) {
     // The + button is always last; with the buttons on the right, − comes just before it.
