@@ -6,7 +6,7 @@
 //   out/electron/renderer/              the Vue UI, built with the browser mode's settings
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
-import { rendererConfig } from './renderer/vite.config.ts';
+import { rendererConfig } from './renderer.vite.config.ts';
 
 const root = import.meta.dirname;
 const out = (dir: string) => resolve(root, 'out/electron', dir);

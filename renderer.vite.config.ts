@@ -1,15 +1,16 @@
-// Builds the renderer for browser mode (`gatehouse serve` serves out/renderer). The Electron build
-// (electron.vite.config.ts) uses the same settings for its renderer.
+// Builds the renderer (renderer/) for browser mode (`gatehouse serve` serves out/renderer). The Electron
+// build (electron.vite.config.ts) uses the same settings for its renderer. It lives outside renderer/
+// because it is build tooling that runs in Node, where renderer code must not.
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
 
 export const rendererConfig = {
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root: fileURLToPath(new URL('./renderer', import.meta.url)),
   base: './',
   plugins: [vue()],
   build: {
-    outDir: fileURLToPath(new URL('../out/renderer', import.meta.url)),
+    outDir: fileURLToPath(new URL('./out/renderer', import.meta.url)),
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
   },
