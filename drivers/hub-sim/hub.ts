@@ -485,7 +485,7 @@ export class SimulatedHub {
    * a person instead (`userPk`), the hub checks the table: remote-access flag, not blocked or
    * suspended, within validity, and an access group with this lock.
    */
-  remoteOpen(ref: LockRef, opts: { at?: number; actor?: string; userPk?: number } = {}): RemoteOpenResult {
+  remoteOpen(ref: LockRef, opts: { at?: number; actor?: string; userPk?: number; throughPrivacy?: boolean } = {}): RemoteOpenResult {
     const lock = this.device(ref);
     return this.guard((): RemoteOpenResult => {
       const at = this.at(opts.at);
@@ -501,9 +501,15 @@ export class SimulatedHub {
         if (!u || !(u.flags & USER_FLAG.remoteAccess) || u.flags & (USER_FLAG.blocked | USER_FLAG.suspended) || !valid || !routed)
           return { ok: false, error: 'not_permitted', message: `user ${opts.userPk} may not open ${lock.id} remotely now` };
       }
-      const opened = this.file(lock, lock.remoteOpen(at, this.opts.pulseMs, opts.actor ?? null));
+      const opened = this.file(lock, lock.remoteOpen(at, this.opts.pulseMs, opts.actor ?? null, opts.throughPrivacy ?? false));
       return { ok: true, events: [...due.events, ...opened.events], held: [...due.held, ...opened.held] };
     });
+  }
+
+  /** Manual Office Mode on or off by an operator's command (the wire's MANUAL_OFFICE_MODE). */
+  setManualOfficeMode(ref: LockRef, on: boolean, opts: { at?: number; actor?: string } = {}): ActionResult {
+    const lock = this.device(ref);
+    return this.act(opts.at, (at) => this.file(lock, lock.setManualOfficeMode(on, at, opts.actor ?? null)));
   }
 
   /** Lets time pass to `at`: door-left-open alarms, EOM auto-start and EOM ends that fall due. */

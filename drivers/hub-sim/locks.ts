@@ -235,9 +235,24 @@ export class VirtualLock {
     return { online: [this.incident(at, 'lock_online')], held };
   }
 
-  remoteOpen(at: number, pulseMs: number, actor: string | null): EventBody[] {
+  /** `throughPrivacy`: CLP's override of privacy mode, logged with detail `privacy_mode`. */
+  remoteOpen(at: number, pulseMs: number, actor: string | null, throughPrivacy = false): EventBody[] {
     if (this.office === 'none') this.unlockedUntil = at + pulseMs;
-    return [this.entry(at, 'lock_opened', null, { access_by: 'remote', actor_name: actor })];
+    return [this.entry(at, 'lock_opened', throughPrivacy ? 'privacy_mode' : null, { access_by: 'remote', actor_name: actor })];
+  }
+
+  /** Manual Office Mode by an operator's command; setting what is already set logs nothing. */
+  setManualOfficeMode(on: boolean, at: number, actor: string | null): EventBody[] {
+    const remote = { access_by: 'remote' as const, actor_name: actor };
+    if (on === (this.office === 'manual_office_mode')) return [];
+    if (!on) {
+      this.office = 'none';
+      this.unlockedUntil = -Infinity;
+      return [this.entry(at, 'manual_office_mode', 'end', remote)];
+    }
+    const out: EventBody[] = this.office === 'easy_office_mode' ? [this.entry(at, 'easy_office_mode', 'end', remote)] : [];
+    this.office = 'manual_office_mode';
+    return [...out, this.entry(at, 'manual_office_mode', 'start', remote)];
   }
 
   /**
