@@ -21,6 +21,7 @@ import { streams } from '../core/contract/contract.ts';
 import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit.ts';
 import { entryFilter } from '../core/service/handlers/audit.ts';
 import { openBrowser } from './open-browser.ts';
+import { createHubs, parseTcpTarget, type Hubs } from './hubs.ts';
 
 /** Where `npm run build` puts the renderer. */
 const UI_DIR = fileURLToPath(new URL('../out/renderer', import.meta.url));
@@ -93,7 +94,9 @@ program
   .option('--host <address>', 'interface to listen on (default: this machine only)', process.env.GATEHOUSE_HOST ?? '127.0.0.1')
   .option('--demo', 'seed a demo site on first run')
   .option('--open', "open the UI in this desktop's default browser once serving")
-  .action(async (o: { port: number; host: string; demo?: boolean; open?: boolean }) => {
+  .option('--hub-tcp <host:port>', 'an IQ hub on the LAN (port default 7374); repeat for more', collectTcp, [])
+  .option('--no-sim-hubs', 'with --demo: do not attach the three simulated hubs')
+  .action(async (o: { port: number; host: string; demo?: boolean; open?: boolean; hubTcp: string[]; simHubs: boolean }) => {
     // Signals are handled from the start: a stop requested while starting up takes effect once the
     // host is up, so the database is always closed cleanly.
     let host: RunningHost | null = null;
@@ -105,6 +108,7 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    hubs = createHubs({ dataDir: dataDir(), log: say, tcp: o.hubTcp, simulated: !!o.demo && o.simHubs });
     host = await startHost({
       dataDir: dataDir(),
       port: o.port,
@@ -114,6 +118,7 @@ program
       version: pkg.version,
       log: say,
       uiDir: UI_DIR,
+      hubs: hubs.attach,
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
     const uiBuilt = existsSync(join(UI_DIR, 'index.html'));
@@ -124,13 +129,28 @@ program
       say(problem ? `Could not open a browser (${problem}); open ${host.url}/ yourself.` : `Opened ${host.url}/ in the default browser.`);
     }
     say(`REST API: ${host.url}/v1.1/sites — health: ${host.url}/api/health`);
+    if (o.demo && o.simHubs) say('Demo: three simulated IQ hubs are attached (over a simulated USB bus; --no-sim-hubs to leave them out).');
     if (stopping) shutdown(host, stopping);
   });
+
+let hubs: Hubs | null = null;
+
+function collectTcp(value: string, previous: string[]): string[] {
+  try {
+    parseTcpTarget(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return [...previous, value];
+}
 
 function shutdown(host: RunningHost, signal: string): void {
   say(`${signal}: stopping`);
   host.close().then(
-    () => process.exit(0),
+    () => {
+      hubs?.close();
+      process.exit(0);
+    },
     (e) => {
       process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
       process.exit(1);

@@ -46,6 +46,13 @@ function prng(seed: number) {
 const FIRST = ['Anna', 'Daan', 'Emma', 'Sem', 'Julia', 'Lucas', 'Sophie', 'Finn', 'Tess', 'Milan', 'Sara', 'Noah', 'Lotte', 'Levi', 'Eva', 'Jesse', 'Fenna', 'Thijs', 'Lisa', 'Bram', 'Isa', 'Ruben', 'Noor', 'Luuk', 'Zoë', 'Mohammed', 'Fatima', 'Yusuf', 'Aisha', 'Priya', 'Arjun', 'Wei', 'Mei', 'Oliver', 'Grace', 'Mateo', 'Lucía', 'Pieter', 'Maartje', 'Joost'];
 const LAST = ['de Jong', 'Jansen', 'de Vries', 'van den Berg', 'van Dijk', 'Bakker', 'Janssen', 'Visser', 'Smit', 'Meijer', 'de Boer', 'Mulder', 'de Groot', 'Bos', 'Vos', 'Peters', 'Hendriks', 'van Leeuwen', 'Dekker', 'Brouwer', 'El Amrani', 'Yilmaz', 'Kaya', 'Sharma', 'Chen', 'Wang', 'García', 'Martens', 'Willems', 'Kok'];
 
+/** The demo's IQs; `serve --demo` also runs a simulated hub with each of these MACs (bin/hubs.ts). */
+export const DEMO_IQS = [
+  { mac: '00-14-22-01-23-45', customer_reference: 'North building — ground floor', serial: 'IQ2-0001842', firmware: '2.9.4' },
+  { mac: '00-14-22-01-23-46', customer_reference: 'North building — floors 1–4', serial: 'IQ2-0001843', firmware: '2.9.4' },
+  { mac: '00-14-22-01-23-47', customer_reference: 'South building', serial: 'IQ2-0002210', firmware: '2.9.2' },
+] as const;
+
 const weekdays = { monday: true, tuesday: true, wednesday: true, thursday: true, friday: true };
 
 /** Seeds the demo site into an installation that has no hardware yet; returns null when it already has some. */
@@ -56,11 +63,7 @@ export function seedDemo(service: GatehouseService, opts: { now: number; seed?: 
   const sys = systemActor('demo');
   const run = <K extends Parameters<GatehouseService['run']>[1]>(name: K, input: InputOf<K>) => service.run(sys, name, input);
 
-  const iqs = [
-    run('iqs.create', { mac: '00-14-22-01-23-45', customer_reference: 'North building — ground floor', serial: 'IQ2-0001842', firmware: '2.9.4' }),
-    run('iqs.create', { mac: '00-14-22-01-23-46', customer_reference: 'North building — floors 1–4', serial: 'IQ2-0001843', firmware: '2.9.4' }),
-    run('iqs.create', { mac: '00-14-22-01-23-47', customer_reference: 'South building', serial: 'IQ2-0002210', firmware: '2.9.2' }),
-  ];
+  const iqs = DEMO_IQS.map((iq) => run('iqs.create', { ...iq }));
   const doorNames: Array<[number, string, string | null]> = [
     [0, 'North — Main entrance', '0'],
     [0, 'North — Reception', '0'],

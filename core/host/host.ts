@@ -15,6 +15,17 @@ import { seedDemo } from './demo.ts';
 import { runRetention } from './retention.ts';
 import { ensureSite } from './first-run.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
+import { DeviceManager } from '../devices/device-manager.ts';
+import { serviceDeviceHost } from '../devices/device-host.ts';
+import { stmt } from '../store/db.ts';
+import type { HubSessionStatus } from '../devices/hub-session.ts';
+
+/**
+ * How a composition root connects hubs: given the device manager of the current service, it starts
+ * attaching connections (USB, TCP, simulators) and returns how to stop. The host calls it again with a
+ * new manager after a restore, once the previous one's links are closed.
+ */
+export type HubWiring = (manager: DeviceManager, service: GatehouseService) => (() => Promise<void>) | void;
 
 export interface HostOptions {
   dataDir: string;
@@ -28,6 +39,8 @@ export interface HostOptions {
   now?: () => number;
   /** The built renderer to serve (browser mode). */
   uiDir?: string;
+  /** Connects hubs to the device manager; without it the host runs no device manager. */
+  hubs?: HubWiring;
 }
 
 export interface RunningHost {
@@ -43,6 +56,8 @@ export interface RunningHost {
    * a closed database. Pushed-event sockets are closed so that clients reconnect to the new service.
    */
   restore(file: string, by?: Actor): Promise<{ previous: string | null; info: BackupInfo }>;
+  /** The hubs connected now, as the device manager sees them (empty without `hubs`). */
+  hubs(): HubSessionStatus[];
   close(): Promise<void>;
 }
 
@@ -78,6 +93,41 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       runRetention(service, o.log, () => closed || mine !== generation);
     };
 
+    // One device manager per service: its sessions write through that service's database.
+    let devices: { manager: DeviceManager; stop: (() => Promise<void>) | null } | null = null;
+    /** Settles once every previous manager's links are closed. */
+    let devicesStopped: Promise<void> = Promise.resolve();
+    const startDevices = () => {
+      if (!o.hubs || closed) return;
+      const wire = o.hubs;
+      // No hub is connected yet, whatever the database says (a crash, a restored backup, the demo's
+      // pretend hardware): an IQ is online once its hub's session reports it.
+      const reports = serviceDeviceHost(service);
+      for (const { id } of stmt(service.db.read, 'SELECT id FROM iqs WHERE online = 1').all() as Array<{ id: string }>) reports.reportIq(id, { online: false });
+      const mine = { manager: new DeviceManager(service, undefined, hubLogger(o.log)), stop: null as (() => Promise<void>) | null };
+      devices = mine;
+      const forService = service;
+      // A hub talks to one host connection at a time: the previous manager's links must be gone first.
+      void devicesStopped.then(() => {
+        if (closed || devices !== mine) return;
+        try {
+          mine.stop = wire(mine.manager, forService) ?? null;
+        } catch (e) {
+          o.log(`[error] connecting hubs failed: ${(e as Error).message}`);
+        }
+      });
+    };
+    /** Ends every session at once (while the database is still open: they record the hubs offline); the links close after. */
+    const stopDevices = (): Promise<void> => {
+      const d = devices;
+      devices = null;
+      if (d) {
+        const links = Promise.allSettled([d.stop?.(), d.manager.close()]).then(() => undefined);
+        devicesStopped = Promise.all([devicesStopped, links]).then(() => undefined);
+      }
+      return devicesStopped;
+    };
+
     async function restore(backup: string, by: Actor = systemActor('restore')): Promise<{ previous: string | null; info: BackupInfo }> {
       if (closed) throw new Error('The host is stopping');
       if (restoring) throw new Error('A restore is already running');
@@ -88,6 +138,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         const info = inspectBackup(backup);
         const old = service;
         generation++;
+        void stopDevices();
         old.db.close();
         let previous: string | null;
         try {
@@ -116,6 +167,8 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         return { previous, info };
       } finally {
         restoring = false;
+        // Whichever database is current now (the restored one, or the previous one put back), hubs follow it.
+        if (!devices) startDevices();
       }
     }
 
@@ -138,6 +191,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     const addr = server.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.port;
     const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+    startDevices();
     return {
       url,
       get service() {
@@ -148,10 +202,12 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       },
       server,
       restore,
+      hubs: () => devices?.manager.hubs() ?? [],
       async close() {
         if (closed) return;
         closed = true;
         clearInterval(ticker);
+        await stopDevices();
         await server.close();
         service.db.close();
         unlock();
@@ -162,4 +218,19 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     unlock();
     throw e;
   }
+}
+
+/** The moments worth a log line: a hub nobody claims, and a hub that is in step for the first time since it connected. */
+function hubLogger(log: (line: string) => void): (s: HubSessionStatus) => void {
+  const announced = new Map<string, HubSessionStatus['state']>();
+  return (s) => {
+    if (s.state === 'closed') {
+      announced.delete(s.address);
+      return;
+    }
+    if ((s.state !== 'ready' && s.state !== 'unclaimed') || announced.get(s.address) === s.state) return;
+    announced.set(s.address, s.state);
+    if (s.state === 'unclaimed') log(`[info] hub ${s.address} (MAC ${s.mac}) is connected but no IQ has its MAC: register it to use it`);
+    else log(`[info] hub ${s.address} (MAC ${s.mac}) is in step: table version ${s.table?.version ?? '–'}`);
+  };
 }
