@@ -13,6 +13,7 @@ import {
 import type { Filter } from '../query/filter.ts';
 import { parseLocalDate, parseLocalDateTime, parseTimeOfDay } from '../time/local.ts';
 import { isValidZone } from '../time/zone.ts';
+import { normalizeMac } from '../domain/mac.ts';
 
 export const id = z.string().min(1, 'must not be empty').max(64);
 export const name = z.string().trim().min(1, 'must not be empty').max(200);
@@ -47,7 +48,7 @@ export const cardUid = z
 export const email = z.email({ error: 'must be an e-mail address' }).max(254);
 export const macAddress = z
   .string()
-  .transform((s) => s.trim().toUpperCase().replace(/[:.]/g, '-'))
+  .transform(normalizeMac)
   .refine((s) => /^([0-9A-F]{2}-){5}[0-9A-F]{2}$/.test(s), { error: 'must be a MAC address like 00-14-22-01-23-45' });
 
 const dayFlags = Object.fromEntries(WEEKDAYS.map((d) => [d, z.boolean().default(false)])) as Record<

@@ -1,4 +1,5 @@
 import { DATA_SYNC_STATES } from '../../domain/enums.ts';
+import { normalizeMac } from '../../domain/mac.ts';
 import type { Iq } from '../../domain/model.ts';
 import type { FieldMap } from '../../query/filter-sql.ts';
 import { stmt, type ReadDb, type WriteDb } from '../db.ts';
@@ -40,7 +41,7 @@ export function getIq(db: ReadDb, id: string): Iq | null {
 
 /** The IQ record a hub belongs to, by the MAC address it reports (normalised as the contract stores it). */
 export function findIqByMac(db: ReadDb, mac: string): Iq | null {
-  const row = stmt(db, 'SELECT * FROM iqs WHERE mac = ?').get(mac.trim().toUpperCase().replace(/[:.]/g, '-')) as SqlRow | undefined;
+  const row = stmt(db, 'SELECT * FROM iqs WHERE mac = ?').get(normalizeMac(mac)) as SqlRow | undefined;
   return row ? toIq(row) : null;
 }
 

@@ -77,3 +77,8 @@ export function fieldsOf(d: PersonDraft) {
     notes: orNull(d.notes),
   };
 }
+
+/** How a person is named on every screen: their name, else alias, e-mail or id. */
+export function displayName(u: { first_name: string; last_name: string; alias?: string | null; email?: string | null; id: string }): string {
+  return `${u.first_name} ${u.last_name}`.trim() || u.alias || u.email || u.id;
+}
