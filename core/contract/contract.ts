@@ -149,6 +149,36 @@ export const contract = {
   }),
   'iqs.delete': command<{ id: string }>()({ input: byId, permission: 'hardware.write', summary: 'Remove an IQ; its locks become detached.' }),
 
+  // ── Hubs (the IQs' hardware, through the device manager) ──────────────────────────────────────
+  'hubs.list': query<R.HubStatus[]>()({ input: none, permission: 'hardware.read', summary: 'The hubs connected now (USB, LAN, simulated), claimed or not.' }),
+  'hubs.claim': command<R.Iq>()({
+    input: z
+      .strictObject({
+        address: z.string().min(1).max(200),
+        iq_id: s.id.optional(),
+        customer_reference: s.name.optional(),
+        time_zone: s.timeZone.optional(),
+      })
+      .refine((v) => (v.iq_id === undefined) !== (v.customer_reference === undefined), { error: 'give iq_id (an IQ to take this hub) or customer_reference (a new IQ), not both', path: ['iq_id'] }),
+    permission: 'hardware.write',
+    summary: 'Commission a connected hub for this site: it becomes the hardware of an existing IQ (iq_id) or of a new one; its time, table and events follow.',
+  }),
+  'hubs.locks.list': query<R.HubLockInfo[]>()({
+    input: z.strictObject({ iq_id: s.id }),
+    permission: 'hardware.read',
+    summary: 'The locks paired with an IQ’s hub, read from the hub.',
+  }),
+  'hubs.locks.pair': command<R.Lock>()({
+    input: z.strictObject({ iq_id: s.id, lock_id: s.id }),
+    permission: 'hardware.write',
+    summary: 'Pair a lock (by its radio MAC) with an IQ’s hub; the lock is attached to the IQ.',
+  }),
+  'hubs.locks.unpair': command<R.Lock>()({
+    input: z.strictObject({ iq_id: s.id, lock_id: s.id }),
+    permission: 'hardware.write',
+    summary: 'Make an IQ’s hub forget a lock; the lock is detached.',
+  }),
+
   // ── Locks ─────────────────────────────────────────────────────────────────────────────────────
   'locks.list': query<R.Page<R.Lock>>()({ input: s.listInput, permission: 'hardware.read', summary: 'List locks (doors).' }),
   'locks.get': query<R.Lock>()({ input: byId, permission: 'hardware.read', summary: 'One lock.' }),
@@ -175,6 +205,11 @@ export const contract = {
     permission: 'lock.remote',
     summary:
       'Remote opening (unlocked: the lock re-locks by itself), lock, or start manual office mode. An operator confirms with otp: their PIN, or their password when they have none.',
+  }),
+  'locks.tag_registration': command<{ lock_id: string; remaining_s: number }>()({
+    input: z.strictObject({ id: s.id, seconds: z.union([z.literal(0), z.number().int().min(15).max(3600)]) }),
+    permission: 'people.write',
+    summary: 'Put a lock in tag registration mode for 15–3600 s (0 stops it): tags shown to it are reported as tag.presented events, to enrol them.',
   }),
   'locks.set_eom_schedule': command<R.Lock>()({
     input: z.strictObject({ id: s.id, schedule: s.eomSchedule.nullable() }),

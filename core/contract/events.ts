@@ -1,6 +1,6 @@
 // Events the core pushes to front ends (over IPC or a WebSocket), by name.
 import type { DataSyncState, LockedState } from '../domain/enums.ts';
-import type { EntryRow, IncidentRow } from './results.ts';
+import type { EntryRow, HubStatus, IncidentRow } from './results.ts';
 
 export interface ContractEvents {
   /** Something in the model changed; lists of ids by kind, so views can refresh what they show. */
@@ -8,6 +8,10 @@ export interface ContractEvents {
   'lock.state': { lock_id: string; locked_state: LockedState; online: boolean };
   'entry.new': EntryRow;
   'incident.new': IncidentRow;
+  /** A tag shown to a lock in tag registration mode (docs/iq-protocol.md): for the screen enrolling tags. */
+  'tag.presented': { lock_id: string; card_uid: string; tag_number: string | null; time: string };
+  /** A hub link changed state (connected, claimed, syncing, ready, failed, gone): for the hubs page. */
+  'hub.status': HubStatus;
   'iq.sync_state': { iq_id: string; data_sync_state: DataSyncState; online?: boolean; version: number; hash: string };
 }
 export type EventName = keyof ContractEvents;

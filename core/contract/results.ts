@@ -23,6 +23,32 @@ import type { Permission } from './permissions.ts';
 
 export type { Explanation, Decision, CountBucket, EntryPage, EntryRow, InactivityReport, LastSeen, IncidentRow, IngestResult, AuditVerification, RetentionSettings, RetentionRunResult };
 
+/** A hub link as the device manager sees it (core/devices). */
+export interface HubStatus {
+  /** Where it is attached: "usb:1-4", "tcp:10.0.0.7:7374", "sim:…". Names the hub in hubs.claim. */
+  address: string;
+  /** connecting → unclaimed (no IQ has its MAC) or syncing → ready; failed retries by itself; closed: gone. */
+  state: 'connecting' | 'unclaimed' | 'syncing' | 'ready' | 'failed' | 'closed';
+  mac: string | null;
+  serial: string | null;
+  firmware: string | null;
+  iq_id: string | null;
+  /** The access table the hub enforces now. */
+  table: { version: number; hash: string } | null;
+  last_error: string | null;
+  /** Events stored from this link since it connected. */
+  events_stored: number;
+}
+
+/** A lock the hub has paired (read from the hub), with the core's record of it when there is one. */
+export interface HubLockInfo {
+  lock_id: string;
+  address: string;
+  serial: string;
+  /** The core's name for it; null when the hub names a lock the core no longer has. */
+  customer_reference: string | null;
+}
+
 export interface IncidentPage {
   items: IncidentRow[];
   older_cursor: string | null;

@@ -3,11 +3,14 @@
 // (online, sync state, firmware). Device reports are not operator changes: they bypass the contract
 // (no operator may forge them through the API) and the operator log, and are pushed to live views.
 import type { AccessTable } from '../access/table/access-table.ts';
-import type { Iq } from '../domain/model.ts';
+import type { Iq, Lock } from '../domain/model.ts';
 import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { currentTableVersion } from '../store/repos/access-tables.ts';
 import { findIqByMac, getIq, updateIq } from '../store/repos/iqs.ts';
+import { stmt } from '../store/db.ts';
+import { getLock, updateLock } from '../store/repos/locks.ts';
+import type { HubLockStatus, HubTagPresented } from './ports.ts';
 
 export type IqReport = Partial<Pick<Iq, 'online' | 'data_sync_state' | 'signal_strength' | 'firmware' | 'serial'>>;
 
@@ -19,7 +22,33 @@ export interface DeviceHost {
   /** Stores a hub's events in one transaction (idempotent by hub and event id). */
   ingest(iqId: string, entries: unknown[], incidents: unknown[]): { stored: number };
   reportIq(iqId: string, report: IqReport): void;
+  /** What a hub says of its locks (a whole STATUS, or one lock after a command). */
+  reportLocks(iqId: string, statuses: ReadonlyArray<Partial<HubLockStatus> & { lock_id: string }>): void;
+  /** The hub that hears these locks is gone: nobody can tell their state. */
+  locksUnreachable(iqId: string): void;
+  tagsPresented(tags: readonly HubTagPresented[]): void;
 }
+
+/** A lock's record with what its hub reports applied; CLP shows office mode through locked_state. */
+export function applyLockStatus(lock: Lock, s: Partial<HubLockStatus>): Lock {
+  const office_mode = s.office_mode ?? lock.office_mode;
+  const bolt = s.lock_state ?? (lock.locked_state === 'office_mode' ? 'locked' : lock.locked_state);
+  return {
+    ...lock,
+    online: s.online ?? lock.online,
+    left_open_alarm: s.left_open ?? lock.left_open_alarm,
+    intrusion_alarm: s.intrusion ?? lock.intrusion_alarm,
+    tamper: s.tamper ?? lock.tamper,
+    privacy_mode: s.privacy_mode ?? lock.privacy_mode,
+    battery_level: s.battery ?? lock.battery_level,
+    office_mode,
+    locked_state: office_mode !== 'none' ? 'office_mode' : bolt,
+    // A lock its hub reports on is attached, whatever the record said while it was being paired.
+    iq_link_state: s.online === undefined ? lock.iq_link_state : 'attached',
+  };
+}
+
+const LOCK_FIELDS = ['online', 'left_open_alarm', 'intrusion_alarm', 'tamper', 'privacy_mode', 'battery_level', 'office_mode', 'locked_state', 'iq_link_state'] as const;
 
 export function serviceDeviceHost(service: GatehouseService): DeviceHost {
   const hubs = systemActor('hubs');
@@ -49,5 +78,37 @@ export function serviceDeviceHost(service: GatehouseService): DeviceHost {
       const v = currentTableVersion(service.db.read, iqId);
       service.emit('iq.sync_state', { iq_id: iqId, data_sync_state: after.data_sync_state, online: after.online, version: v?.version ?? 0, hash: v?.hash ?? '' });
     },
+    reportLocks(iqId, statuses) {
+      const changed = saveLocks(service, iqId, (lock) => {
+        const s = statuses.find((x) => x.lock_id === lock.id);
+        return s ? applyLockStatus(lock, s) : lock;
+      }, statuses.map((s) => s.lock_id));
+      for (const l of changed) service.emit('lock.state', { lock_id: l.id, locked_state: l.locked_state, online: l.online });
+    },
+    locksUnreachable(iqId) {
+      const ids = (stmt(service.db.read, 'SELECT id FROM locks WHERE iq_id = ?').all(iqId) as Array<{ id: string }>).map((r) => r.id);
+      const changed = saveLocks(service, iqId, (lock) => ({ ...lock, online: false }), ids);
+      for (const l of changed) service.emit('lock.state', { lock_id: l.id, locked_state: l.locked_state, online: l.online });
+    },
+    tagsPresented(tags) {
+      for (const t of tags) service.emit('tag.presented', { lock_id: t.lock_id, card_uid: t.card_uid, tag_number: t.tag_number, time: t.time });
+    },
   };
+}
+
+/** Saves the locks of an IQ whose record `next` changes; a lock moved to another IQ meanwhile is left alone. */
+function saveLocks(service: GatehouseService, iqId: string, next: (lock: Lock) => Lock, ids: readonly string[]): Lock[] {
+  const nowIso = new Date(service.now()).toISOString();
+  return service.db.transaction((w) => {
+    const out: Lock[] = [];
+    for (const id of ids) {
+      const cur = getLock(w, id);
+      if (!cur || cur.iq_id !== iqId) continue;
+      const after = next(cur);
+      if (LOCK_FIELDS.every((k) => cur[k] === after[k])) continue;
+      updateLock(w, { ...after, updated_at: nowIso });
+      out.push(after);
+    }
+    return out;
+  });
 }

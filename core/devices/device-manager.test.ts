@@ -74,6 +74,53 @@ class FakeHub implements HubConnection {
     return () => this.closers.delete(l);
   }
   async close() {}
+  paired = new Map<string, { address: string; office: boolean }>();
+  async lockStatuses() {
+    return [...this.paired].map(([lock_id, l]) => ({
+      lock_id,
+      online: true,
+      left_open: false,
+      intrusion: false,
+      tamper: false,
+      privacy_mode: false,
+      tag_registration: false,
+      battery: 'fresh' as const,
+      lock_state: 'locked' as const,
+      office_mode: l.office ? ('manual_office_mode' as const) : ('none' as const),
+    }));
+  }
+  async listLocks() {
+    return [...this.paired].map(([lock_id, l]) => ({ lock_id, address: l.address, serial: '' }));
+  }
+  async pairLock(l: { address: string; serial: string; lock_id: string }) {
+    const already_paired = this.paired.has(l.lock_id);
+    this.paired.set(l.lock_id, { address: l.address, office: false });
+    return { lock_id: l.lock_id, address: l.address, serial: '', already_paired };
+  }
+  async unpairLock(lockId: string) {
+    this.paired.delete(lockId);
+  }
+  confirmations = new Set<string>();
+  async remoteOpen(lockId: string, operator: string, confirmation: Uint8Array) {
+    const key = Buffer.from(confirmation).toString('hex');
+    const replayed = this.confirmations.has(key);
+    if (!replayed) {
+      this.confirmations.add(key);
+      const id = this.events.length + 1;
+      this.events.push({ id, entry: { event_id: String(id), time: new Date(T0).toISOString(), event_category: 'lock_opened', access_by: 'remote', lock_id: lockId, actor_name: operator } });
+    }
+    return { lock_id: lockId, replayed, lock_state: 'locked' as const, office_mode: 'none' as const };
+  }
+  async setManualOfficeMode(lockId: string, on: boolean) {
+    this.paired.get(lockId)!.office = on;
+    return { lock_id: lockId, replayed: false, lock_state: 'unlocked' as const, office_mode: on ? ('manual_office_mode' as const) : ('none' as const) };
+  }
+  async startTagRegistration(lockId: string, seconds: number) {
+    return { lock_id: lockId, remaining_s: seconds };
+  }
+  async factoryReset() {
+    this.paired.clear();
+  }
   produce(n: number, lockId: string) {
     for (let i = 0; i < n; i++) {
       const id = this.events.length + 1;
@@ -185,6 +232,25 @@ describe('device manager', () => {
     expect(seen).toContain('failed');
     expect(hub.pushes).toEqual(['full', 'full']);
     expect(s.manager.hubs()[0]).toMatchObject({ state: 'ready', last_error: 'radio busy' });
+  });
+
+  it('opens a door through its hub: the entry is the hub\'s event, and an unplugged hub is refused before anything is written', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    hub.paired.set(s.door.id, { address: '00-11-22-33-44-55', office: false });
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(s.svc.run(s.sys, 'locks.get', { id: s.door.id })).toMatchObject({ online: true, iq_link_state: 'attached' }));
+    expect(() => s.svc.run(s.sys, 'locks.set_locking', { id: s.door.id, locked_state: 'unlocked' })).toThrow(/runAsync/);
+    await s.svc.runAsync(s.sys, 'locks.set_locking', { id: s.door.id, locked_state: 'unlocked' });
+    await vi.waitFor(() => expect(s.svc.run(s.sys, 'entries.list', { access_by: 'remote', with_count: true }).count).toBe(1));
+    expect(s.svc.run(s.sys, 'entries.list', { access_by: 'remote' }).items[0]).toMatchObject({ lock_id: s.door.id, event_category: 'lock_opened' });
+    const office = await s.svc.runAsync(s.sys, 'locks.set_locking', { id: s.door.id, locked_state: 'office_mode' });
+    expect(office).toMatchObject({ locked_state: 'office_mode', office_mode: 'manual_office_mode' });
+    hub.unplug();
+    expect(s.svc.run(s.sys, 'locks.get', { id: s.door.id })).toMatchObject({ online: false });
+    const logged = s.svc.db.read.prepare('SELECT COUNT(*) AS n FROM operator_log').get() as { n: number };
+    await expect(s.svc.runAsync(s.sys, 'locks.set_locking', { id: s.door.id, locked_state: 'locked' })).rejects.toMatchObject({ code: 'unavailable', message: /hub of IQ 'North IQ' is not connected/ });
+    expect(s.svc.db.read.prepare('SELECT COUNT(*) AS n FROM operator_log').get()).toEqual(logged);
   });
 
   it('takes the IQ offline when the hub is unplugged, and a replugged hub with the table needs no push', async () => {

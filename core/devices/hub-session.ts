@@ -5,26 +5,18 @@
 // by hub and event id) stores it once.
 //
 // All work on one link runs one step at a time (a hub answers one command at a time); requests that
-// arrive meanwhile are coalesced into the next run.
+// arrive meanwhile are coalesced into the next run. Operator commands (remote open, pairing, tag
+// registration) queue ahead of the background work, so a door opens without waiting for a table push.
 import { type AccessTable, diffTables, serializeDiff } from '../access/table/access-table.ts';
 import { findTransitions, liveOffsetFn } from '../time/zone.ts';
+import type { HubStatus } from '../contract/results.ts';
 import type { Iq } from '../domain/model.ts';
 import type { ActiveTable, HubConnection, HubIdentity } from './ports.ts';
 import type { DeviceHost } from './device-host.ts';
 
-export type HubSessionState = 'connecting' | 'unclaimed' | 'syncing' | 'ready' | 'failed' | 'closed';
+export type HubSessionState = HubStatus['state'];
 
-export interface HubSessionStatus {
-  address: string;
-  state: HubSessionState;
-  mac: string | null;
-  serial: string | null;
-  firmware: string | null;
-  iq_id: string | null;
-  table: ActiveTable | null;
-  last_error: string | null;
-  events_stored: number;
-}
+export type HubSessionStatus = HubStatus;
 
 export interface HubSessionOptions {
   /** Events fetched per round trip. */
@@ -50,7 +42,8 @@ export class HubSession {
   private lastError: string | null = null;
   private stored = 0;
   private running = false;
-  private wanted = { table: false, events: false, bind: false };
+  private wanted = { table: false, events: false, bind: false, locks: false };
+  private readonly queue: Array<{ run: (c: HubConnection) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private retry: ReturnType<typeof setTimeout> | null = null;
   private retryDelay: number;
   private readonly poll: ReturnType<typeof setInterval>;
@@ -66,7 +59,10 @@ export class HubSession {
     this.retryDelay = o.retryMs;
     this.offs.push(conn.onEventsPending(() => this.request('events')));
     this.offs.push(conn.onClose((reason) => this.end(`the link closed: ${reason}`)));
-    this.poll = setInterval(() => this.request('events'), o.pollMs);
+    this.poll = setInterval(() => {
+      this.request('events');
+      this.request('locks');
+    }, o.pollMs);
     this.poll.unref?.();
     this.request('bind');
   }
@@ -94,8 +90,27 @@ export class HubSession {
     this.request('table');
   }
 
+  /** Something on the hub produced events (a command we sent): fetch them now. */
+  eventsPending(): void {
+    this.request('events');
+  }
+
   iqsChanged(): void {
-    if (this.state === 'unclaimed') this.request('bind');
+    // Unclaimed: a new IQ record may name this hub. Bound: its record may have been deleted or given another MAC.
+    if (this.state === 'unclaimed' || (this.iq && this.host.iqByMac(this.identity!.mac)?.id !== this.iq.id)) this.request('bind');
+  }
+
+  /**
+   * Runs an operator's command on the hub between background steps. It fails at once when the link is
+   * gone; a failure of the command itself leaves the session as it is (the hub said no, the link is fine).
+   */
+  exec<T>(run: (conn: HubConnection) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the hub is no longer connected'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.wanted.locks = true;
+      void this.run();
+    });
   }
 
   async close(): Promise<void> {
@@ -103,7 +118,7 @@ export class HubSession {
     await this.conn.close().catch(() => {});
   }
 
-  private request(what: 'table' | 'events' | 'bind'): void {
+  private request(what: 'table' | 'events' | 'bind' | 'locks'): void {
     if (this.closed) return;
     this.wanted[what] = true;
     void this.run();
@@ -113,14 +128,19 @@ export class HubSession {
     if (this.running || this.closed) return;
     this.running = true;
     try {
-      while (!this.closed && (this.wanted.bind || this.wanted.table || this.wanted.events)) {
+      while (!this.closed && (this.wanted.bind || this.wanted.table || this.wanted.events || this.wanted.locks || this.queue.length > 0)) {
         if (this.wanted.bind) {
           this.wanted.bind = false;
           await this.bind();
           continue;
         }
+        const job = this.queue.shift();
+        if (job) {
+          await job.run(this.conn).then(job.resolve, job.reject);
+          continue;
+        }
         if (!this.iq) {
-          this.wanted.table = this.wanted.events = false;
+          this.wanted.table = this.wanted.events = this.wanted.locks = false;
           break;
         }
         if (this.wanted.table) {
@@ -128,22 +148,35 @@ export class HubSession {
           await this.syncTable();
           continue;
         }
-        this.wanted.events = false;
-        await this.drainEvents();
+        if (this.wanted.events) {
+          this.wanted.events = false;
+          await this.drainEvents();
+          continue;
+        }
+        this.wanted.locks = false;
+        this.host.reportLocks(this.iq.id, await this.conn.lockStatuses());
       }
       this.retryDelay = this.o.retryMs;
     } catch (e) {
       this.fail(e);
     } finally {
       this.running = false;
+      // A failed background step must not hold an operator's command until the retry.
+      if (this.queue.length > 0 && !this.closed) queueMicrotask(() => void this.run());
     }
   }
 
   private async bind(): Promise<void> {
     this.identity = await this.conn.identify();
     this.active = this.identity.table;
+    const previous = this.iq;
     this.iq = this.host.iqByMac(this.identity.mac);
+    if (previous && previous.id !== this.iq?.id) {
+      this.host.reportIq(previous.id, { online: false });
+      this.host.locksUnreachable(previous.id);
+    }
     if (!this.iq) {
+      this.sent = null;
       this.setState('unclaimed');
       return;
     }
@@ -152,6 +185,7 @@ export class HubSession {
     await this.conn.setClock(this.clockFor(this.iq.time_zone));
     this.wanted.table = true;
     this.wanted.events = true;
+    this.wanted.locks = true;
   }
 
   private clockFor(zone: string) {
@@ -195,6 +229,7 @@ export class HubSession {
       // On disk first; only then may the hub forget them.
       const r = this.host.ingest(iq.id, batch.entries, batch.incidents);
       this.stored += r.stored;
+      if (batch.tags_presented?.length) this.host.tagsPresented(batch.tags_presented);
       await this.conn.ackEvents(batch.last_id);
       if (!batch.more) return;
     }
@@ -229,7 +264,11 @@ export class HubSession {
     clearInterval(this.poll);
     if (this.retry) clearTimeout(this.retry);
     for (const off of this.offs.splice(0)) off();
-    if (this.iq) this.host.reportIq(this.iq.id, { online: false });
+    for (const job of this.queue.splice(0)) job.reject(new Error(`the hub went away (${reason})`));
+    if (this.iq) {
+      this.host.reportIq(this.iq.id, { online: false });
+      this.host.locksUnreachable(this.iq.id);
+    }
     this.lastError = this.state === 'failed' ? this.lastError : null;
     this.host.log('info', `hub ${this.conn.address}: ${reason}`);
     this.setState('closed');

@@ -44,8 +44,50 @@ export interface TablePush {
 export interface HubEventBatch {
   entries: unknown[];
   incidents: unknown[];
+  /** Tags shown to a lock in registration mode (not access events: they go to whoever enrols tags). */
+  tags_presented?: HubTagPresented[];
   last_id: number | null;
   more: boolean;
+}
+
+export interface HubTagPresented {
+  event_id: string;
+  time: string;
+  lock_id: string;
+  /** Upper-case hex. */
+  card_uid: string;
+  tag_number: string | null;
+}
+
+/** A lock paired with the hub, by the core's lock id. */
+export interface HubLock {
+  lock_id: string;
+  /** Radio address ("00-11-22-33-44-55"). */
+  address: string;
+  serial: string;
+}
+
+/** What a paired lock reports through its hub. */
+export interface HubLockStatus {
+  lock_id: string;
+  online: boolean;
+  left_open: boolean;
+  intrusion: boolean;
+  tamper: boolean;
+  privacy_mode: boolean;
+  tag_registration: boolean;
+  battery: 'fresh' | 'low' | 'very_low' | 'unknown';
+  /** The bolt; office mode is reported apart. */
+  lock_state: 'locked' | 'unlocked' | 'uncertain';
+  office_mode: 'none' | 'easy_office_mode' | 'manual_office_mode';
+}
+
+/** The lock after a remote command; `replayed`: the hub had carried out this confirmation before. */
+export interface HubLockCommandResult {
+  lock_id: string;
+  replayed: boolean;
+  lock_state: HubLockStatus['lock_state'];
+  office_mode: HubLockStatus['office_mode'];
 }
 
 export interface HubConnection {
@@ -58,6 +100,22 @@ export interface HubConnection {
   fetchEvents(max: number): Promise<HubEventBatch>;
   /** Everything up to and including this id is on disk in the core: the hub may forget it. */
   ackEvents(upToId: number): Promise<void>;
+  /** Every paired lock's state (radio, battery, alarms, bolt, office mode). */
+  lockStatuses(): Promise<HubLockStatus[]>;
+  listLocks(): Promise<HubLock[]>;
+  /** Pairs a lock by radio address (an empty serial skips the hub's serial check); pairing again is harmless. */
+  pairLock(lock: { address: string; serial: string; lock_id: string }): Promise<HubLock & { already_paired: boolean }>;
+  unpairLock(lockId: string): Promise<void>;
+  /**
+   * Lock commands carry the operator (copied into the hub's event) and 16 random bytes per operator
+   * action: the hub carries out a confirmation once, so a repeat after a lost reply is harmless.
+   */
+  remoteOpen(lockId: string, operatorRef: string, confirmation: Uint8Array): Promise<HubLockCommandResult>;
+  setManualOfficeMode(lockId: string, on: boolean, operatorRef: string, confirmation: Uint8Array): Promise<HubLockCommandResult>;
+  /** Tag registration mode for `seconds` (0 stops it); tags shown meanwhile arrive as tags_presented. */
+  startTagRegistration(lockId: string, seconds: number): Promise<{ lock_id: string; remaining_s: number }>;
+  /** Wipes the hub's table, pairings and events; it keeps its key. */
+  factoryReset(): Promise<void>;
   /** The hub has new events (a driver may also never call this; the manager polls too). */
   onEventsPending(listener: () => void): () => void;
   /** The link is gone (unplugged, reset, closed). */

@@ -82,7 +82,7 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
 
   app.post<{ Params: { name: string } }>('/api/rpc/:name', { bodyLimit: 64 * 1_048_576 }, async (req) => {
     const actor = req.params.name === 'auth.login' || req.params.name === 'auth.client_token' ? null : actorOf(req);
-    return { result: service.call(actor, req.params.name, req.body ?? {}, { ip: req.ip }) ?? null };
+    return { result: (await service.call(actor, req.params.name, req.body ?? {}, { ip: req.ip })) ?? null };
   });
 
   // Streams (contract `streams`): the same checks as the contract, then the body is streamed. Query
@@ -139,7 +139,7 @@ export function buildRestServer(opts: RestServerOptions): FastifyInstance {
           // The caller's permission first, as call() does: a refusal is not hidden behind bad input.
           service.authorize(actor, route.name);
           const input = route.input(restReq);
-          const result = service.call(actor, route.name, input, { ip: req.ip });
+          const result = await service.call(actor, route.name, input, { ip: req.ip });
           const out = route.output ? route.output(result as never, restReq) : result;
           reply.code(route.status ?? 200);
           return route.status === 204 ? reply.send() : out;

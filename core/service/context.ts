@@ -6,6 +6,7 @@ import type { ReadDb, WriteDb } from '../store/db.ts';
 import type { Actor } from './actor.ts';
 import type { ChangeSet, TouchKind } from './change-set.ts';
 import type { GatehouseService } from './service.ts';
+import type { Later } from './later.ts';
 
 export interface CallMeta {
   /** Source address of a network caller, for throttling and the log. */
@@ -48,8 +49,8 @@ export interface CommandContext extends BaseContext {
 }
 
 type HandlerFor<K extends ContractName> = Contract[K]['kind'] extends 'command'
-  ? (ctx: CommandContext, input: ParsedInputOf<K>) => ResultOf<K>
-  : (ctx: QueryContext, input: ParsedInputOf<K>) => ResultOf<K>;
+  ? (ctx: CommandContext, input: ParsedInputOf<K>) => ResultOf<K> | Later<ResultOf<K>>
+  : (ctx: QueryContext, input: ParsedInputOf<K>) => ResultOf<K> | Later<ResultOf<K>>;
 
 export type Handlers = { [K in ContractName]: HandlerFor<K> };
 export type HandlerGroup<K extends ContractName> = { [P in K]: HandlerFor<P> };

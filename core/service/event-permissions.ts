@@ -6,7 +6,7 @@ import { can, type Permission } from '../contract/permissions.ts';
 import type { OperatorRole } from '../domain/enums.ts';
 
 /** A record, not a list, so that a new event in the contract fails to compile until it is added here. */
-const PUSHED: Record<EventName, true> = { 'model.changed': true, 'lock.state': true, 'entry.new': true, 'incident.new': true, 'iq.sync_state': true };
+const PUSHED: Record<EventName, true> = { 'model.changed': true, 'lock.state': true, 'entry.new': true, 'incident.new': true, 'iq.sync_state': true, 'tag.presented': true, 'hub.status': true };
 
 /** Every event the core pushes, in a stable order. */
 export const PUSHED_EVENTS: readonly EventName[] = Object.keys(PUSHED) as EventName[];
@@ -17,6 +17,8 @@ export const EVENT_PERMISSION: Readonly<Partial<Record<EventName, Permission>>> 
   'incident.new': 'audit.read',
   'lock.state': 'hardware.read',
   'iq.sync_state': 'hardware.read',
+  'tag.presented': 'people.write',
+  'hub.status': 'hardware.read',
 };
 
 export function mayReceive(role: OperatorRole, event: EventName): boolean {

@@ -24,6 +24,8 @@ import { ChangeSet } from './change-set.ts';
 import type { CallMeta, CommandContext, Handlers, QueryContext } from './context.ts';
 import { entryFilter } from './handlers/audit.ts';
 import { handlers } from './handlers/index.ts';
+import type { DeviceManager } from '../devices/device-manager.ts';
+import { Later } from './later.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { tokenHash } from './passwords.ts';
 import { fromSqliteError } from './sqlite-errors.ts';
@@ -48,6 +50,11 @@ export class GatehouseService {
   private readonly emitter = new EventEmitter();
   private readonly handlers: Handlers = handlers;
   readonly log: NonNullable<ServiceOptions['log']>;
+  /**
+   * The hubs, when a composition root runs a device manager (it sets itself here). Without one, lock
+   * commands are recorded by the core alone, as for a site whose locks are not driven from this PC.
+   */
+  devices: DeviceManager | null = null;
 
   constructor(
     readonly db: SiteDatabase,
@@ -86,20 +93,39 @@ export class GatehouseService {
     return c && !c.disabled ? { kind: 'client', id: c.id, name: c.customer_reference, role: c.role, tokenHash: hash } : null;
   }
 
-  /** Typed entry point for in-process callers. */
+  /** Typed entry point for in-process callers, for what completes in the core (no hub round trip). */
   run<K extends ContractName>(actor: Actor | null, name: K, input: InputOf<K>, meta: CallMeta = {}): ResultOf<K> {
-    return this.call(actor, name, input, meta) as ResultOf<K>;
+    const r = this.dispatch(actor, name, input, meta);
+    // A programming error, caught before the hub is asked anything.
+    if (r instanceof Later) throw new Error(`'${name}' waits for a hub here: call runAsync`);
+    return r as ResultOf<K>;
   }
 
-  /** Entry point for untyped callers (IPC, HTTP): the name and input are checked here. */
+  /** Typed entry point for in-process callers of anything, including what waits for a hub. */
+  async runAsync<K extends ContractName>(actor: Actor | null, name: K, input: InputOf<K>, meta: CallMeta = {}): Promise<ResultOf<K>> {
+    return (await this.call(actor, name, input, meta)) as ResultOf<K>;
+  }
+
+  /**
+   * Entry point for untyped callers (IPC, HTTP): the name and input are checked here. The result is a
+   * promise when the handler finishes its work at a hub after its transaction (a Later); callers await.
+   */
   call(actor: Actor | null, name: string, rawInput: unknown, meta: CallMeta = {}): unknown {
+    const r = this.dispatch(actor, name, rawInput, meta);
+    if (!(r instanceof Later)) return r;
+    return (r as Later<unknown>).run().catch((e: unknown) => {
+      throw this.toError(e, name);
+    });
+  }
+
+  /** Checks, then runs the handler (a command in its transaction); a Later is returned as it is. */
+  private dispatch(actor: Actor | null, name: string, rawInput: unknown, meta: CallMeta): unknown {
     try {
       if (!isContractName(name)) throw new GatehouseError('validation', `Unknown command or query '${name}'`);
       const def = contract[name];
       this.authorize(actor, name);
       const input = parseInput(def.input, rawInput);
-      if (def.kind === 'query') return (this.handlers[name] as (c: QueryContext, i: unknown) => unknown)(this.queryContext(actor, meta), input);
-      return this.runCommand(actor, name, input, meta);
+      return def.kind === 'query' ? (this.handlers[name] as (c: QueryContext, i: unknown) => unknown)(this.queryContext(actor, meta), input) : this.runCommand(actor, name, input, meta);
     } catch (e) {
       throw this.toError(e, name);
     }

@@ -38,12 +38,15 @@ export function createCoreHandler(service: GatehouseService, post: (message: Cor
   };
 
   const call = (m: CallMessage) => {
+    const fail = (e: unknown) => post({ type: 'reply', id: m.id, ok: false, error: errorBody(e, service) });
     try {
       const actor = PUBLIC_CALLS.has(m.name) ? null : actorOf(service, m.token);
       const result = service.call(actor, m.name, m.input ?? {});
+      // A call that talks to a hub answers once the hub has (service.call returns a promise then).
+      if (result instanceof Promise) return void result.then((r: unknown) => post({ type: 'reply', id: m.id, ok: true, result: r ?? null }), fail);
       post({ type: 'reply', id: m.id, ok: true, result: result ?? null });
     } catch (e) {
-      post({ type: 'reply', id: m.id, ok: false, error: errorBody(e, service) });
+      fail(e);
     }
   };
 

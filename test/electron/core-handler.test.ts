@@ -115,7 +115,7 @@ describe('pushed events', () => {
   const entry = { id: 'e1' } as never;
 
   it('uses the same permission table as the WebSocket and covers every event', () => {
-    expect(new Set(PUSHED_EVENTS)).toEqual(new Set<EventName>(['model.changed', 'lock.state', 'entry.new', 'incident.new', 'iq.sync_state']));
+    expect(new Set(PUSHED_EVENTS)).toEqual(new Set<EventName>(['model.changed', 'lock.state', 'entry.new', 'incident.new', 'iq.sync_state', 'tag.presented', 'hub.status']));
     expect(EVENT_PERMISSION['entry.new']).toBe('audit.read');
     expect(eventsFor('owner')).toEqual(PUSHED_EVENTS);
   });

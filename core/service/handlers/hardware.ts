@@ -19,6 +19,7 @@ import { getSite } from '../../store/repos/site.ts';
 import { getTag } from '../../store/repos/tags.ts';
 import { requireConfirmation } from '../confirm.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
+import { later } from '../later.ts';
 import { must, newId, patched, saveIfChanged } from './common.ts';
 
 type Names =
@@ -115,6 +116,23 @@ export const hardwareHandlers: HandlerGroup<Names> = {
     const before = must(getLock(ctx.db, id), 'Lock', id);
     // Locking (which also ends office mode) only makes a door safer: it never waits for a confirmation.
     if (locked_state !== 'locked') requireConfirmation(ctx, otp, locked_state === 'unlocked' ? 'Opening a door remotely' : 'Starting office mode');
+    const devices = ctx.service.devices;
+    if (devices) {
+      // The door is driven from here: the hub carries it out, and its event becomes the entry.
+      if (!before.iq_id) throw new GatehouseError('conflict', `${before.customer_reference} is not attached to an IQ, so nothing can reach it`, [{ path: 'id', message: 'no IQ' }]);
+      devices.requireConnected(before.iq_id);
+      ctx.log({ target_type: 'lock', target_id: id, before: { locked_state: before.locked_state, office_mode: before.office_mode }, after: { requested: locked_state }, touches: [] });
+      const { iq_id } = before;
+      const operator = (ctx.actor?.name ?? 'gatehouse').slice(0, 64);
+      const what = locked_state === 'unlocked' ? `Opening ${before.customer_reference}` : locked_state === 'office_mode' ? `Office mode at ${before.customer_reference}` : `Locking ${before.customer_reference}`;
+      const read = ctx.service.db.read;
+      return later(async () => {
+        await devices.lockCommand(iq_id, id, what, (c, confirmation) =>
+          locked_state === 'unlocked' ? c.remoteOpen(id, operator, confirmation) : c.setManualOfficeMode(id, locked_state === 'office_mode', operator, confirmation),
+        );
+        return getLock(read, id)!;
+      });
+    }
     const after = { ...before, updated_at: ctx.nowIso };
     const entry = (event_category: string, event_detail: string | null, access_by: string | null) =>
       ctx.service.audit.ingest(ctx, 'gatehouse', [{ event_id: randomUUID(), time: ctx.nowIso, event_category, event_detail, access_by, lock_id: id, actor_name: ctx.actor?.name ?? null }], []);

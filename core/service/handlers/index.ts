@@ -3,8 +3,9 @@ import { accessHandlers } from './access.ts';
 import { adminHandlers } from './admin.ts';
 import { auditHandlers } from './audit.ts';
 import { hardwareHandlers } from './hardware.ts';
+import { hubHandlers } from './hubs.ts';
 import { peopleHandlers } from './people.ts';
 import { siteHandlers } from './site.ts';
 import { siteDocumentHandlers } from './site-document.ts';
 
-export const handlers: Handlers = { ...siteHandlers, ...siteDocumentHandlers, ...hardwareHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers, ...auditHandlers };
+export const handlers: Handlers = { ...siteHandlers, ...siteDocumentHandlers, ...hardwareHandlers, ...hubHandlers, ...peopleHandlers, ...accessHandlers, ...adminHandlers, ...auditHandlers };

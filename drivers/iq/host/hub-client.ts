@@ -18,9 +18,9 @@ import { OsdpError, type OsdpErrorCode } from '../../osdp/errors.ts';
 import type { ByteLink } from '../../osdp/link.ts';
 import { MAX_PACKET_LENGTH } from '../../osdp/packet.ts';
 import { invokeListener, type ByteStream } from '../../transport/byte-stream.ts';
-import { LIMITS, OSDP, VENDOR_CODE, type FtKind, type LockState, type OfficeMode } from '../codes.ts';
+import { LIMITS, OSDP, VENDOR_CODE, type BatteryLevel, type FtKind, type LockState, type OfficeMode } from '../codes.ts';
 import { decodeFtStat, encodeFileTransfer, tableFileHead } from '../file-transfer.ts';
-import type { HubEvent, IqCommand, IqReply, PairedLock, TableVersion } from '../messages.ts';
+import type { HubEvent, IqCommand, IqReply, LockStatus, PairedLock, TableVersion } from '../messages.ts';
 import { decodeReply, encodeCommand } from '../mfg.ts';
 import { epochHex, eventId, formatAddress, hashBytes, parseAddress, signalBars, toHex, toIngest, type IngestShapes } from './convert.ts';
 import { commandLabel, hubError, IqHubError, tableRefused } from './errors.ts';
@@ -75,6 +75,21 @@ export interface IqLock {
   address: string;
   /** Empty when the lock did not report one. */
   serial: string;
+}
+
+/** What a paired lock reports through the hub (STATUS), by the core's lock id. */
+export interface IqLockStatus {
+  lock_id: string;
+  /** The hub hears the lock over the radio. */
+  online: boolean;
+  left_open: boolean;
+  intrusion: boolean;
+  tamper: boolean;
+  privacy_mode: boolean;
+  tag_registration: boolean;
+  battery: BatteryLevel;
+  lock_state: LockState;
+  office_mode: OfficeMode;
 }
 
 export interface IqLockCommandResult {
@@ -309,6 +324,25 @@ export class IqHubClient {
   /** Every lock paired with the hub, read from the hub. */
   async listLocks(): Promise<IqLock[]> {
     return [...(await this.#lockMap(true)).values()];
+  }
+
+  /** The state of every paired lock, all pages of STATUS. A lock paired since our last list is looked up again. */
+  async lockStatuses(): Promise<IqLockStatus[]> {
+    const statuses: LockStatus[] = [];
+    for (let first = 1; first !== 0; ) {
+      const page = await this.#mfg({ type: 'get_status', first_lock_index: first }, 'status');
+      this.#noteRing(page.epoch, page.acked_id);
+      statuses.push(...page.locks);
+      first = page.next_lock_index;
+    }
+    let map = await this.#lockMap(false);
+    if (statuses.some((l) => !map.has(l.lock_index))) map = await this.#lockMap(true);
+    return statuses.flatMap((l) => {
+      const lock = map.get(l.lock_index);
+      if (!lock) return [];
+      const { lock_index: _, ...rest } = l;
+      return [{ lock_id: lock.lock_id, ...rest }];
+    });
   }
 
   /** Pairs a lock by radio address; `serial` empty skips the hub's serial check. Pairing again is harmless. */
