@@ -38,6 +38,8 @@ export interface HubStatus {
   last_error: string | null;
   /** Events stored from this link since it connected. */
   events_stored: number;
+  /** Events the hub's full ring overwrote before Gatehouse could fetch them, since it connected. */
+  events_lost: number;
 }
 
 /** A lock the hub has paired (read from the hub), with the core's record of it when there is one. */

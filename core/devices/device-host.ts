@@ -2,6 +2,7 @@
 // it should enforce, a place to store its events, and a way to record what the hardware reports
 // (online, sync state, firmware). Device reports are not operator changes: they bypass the contract
 // (no operator may forge them through the API) and the operator log, and are pushed to live views.
+import { randomUUID } from 'node:crypto';
 import type { AccessTable } from '../access/table/access-table.ts';
 import type { Iq, Lock } from '../domain/model.ts';
 import { systemActor } from '../service/actor.ts';
@@ -27,6 +28,10 @@ export interface DeviceHost {
   /** The hub that hears these locks is gone: nobody can tell their state. */
   locksUnreachable(iqId: string): void;
   tagsPresented(tags: readonly HubTagPresented[]): void;
+  /** The hub's link dropped (unplugged, network, hub gone quiet): an `iq_offline` incident. */
+  linkLost(iqId: string): void;
+  /** A hub is bound: after a drop this process saw, an `iq_online` incident closes the story. */
+  linkUp(iqId: string): void;
 }
 
 /** A lock's record with what its hub reports applied; CLP shows office mode through locked_state. */
@@ -52,6 +57,11 @@ const LOCK_FIELDS = ['online', 'left_open_alarm', 'intrusion_alarm', 'tamper', '
 
 export function serviceDeviceHost(service: GatehouseService): DeviceHost {
   const hubs = systemActor('hubs');
+  // A hub cannot report its own absence: the host files iq_offline / iq_online from the link. Only
+  // drops seen by this process count; a host that was not running saw nothing to report.
+  const dropped = new Set<string>();
+  const linkIncident = (iqId: string, incident_type: 'iq_offline' | 'iq_online') =>
+    service.run(hubs, 'entries.ingest', { source: 'gatehouse', entries: [], incidents: [{ event_id: `link:${randomUUID()}`, time: new Date(service.now()).toISOString(), incident_type, iq_id: iqId }] });
   return {
     now: () => service.now(),
     log: (level, message) => service.log(level, message),
@@ -89,6 +99,15 @@ export function serviceDeviceHost(service: GatehouseService): DeviceHost {
       const ids = (stmt(service.db.read, 'SELECT id FROM locks WHERE iq_id = ?').all(iqId) as Array<{ id: string }>).map((r) => r.id);
       const changed = saveLocks(service, iqId, (lock) => ({ ...lock, online: false }), ids);
       for (const l of changed) service.emit('lock.state', { lock_id: l.id, locked_state: l.locked_state, online: l.online });
+    },
+    linkLost(iqId) {
+      if (dropped.has(iqId) || !getIq(service.db.read, iqId)) return;
+      dropped.add(iqId);
+      linkIncident(iqId, 'iq_offline');
+    },
+    linkUp(iqId) {
+      if (!dropped.delete(iqId)) return;
+      linkIncident(iqId, 'iq_online');
     },
     tagsPresented(tags) {
       for (const t of tags) service.emit('tag.presented', { lock_id: t.lock_id, card_uid: t.card_uid, tag_number: t.tag_number, time: t.time });

@@ -31,6 +31,8 @@ class FakeHub implements HubConnection {
   events: Array<{ id: number; entry: Record<string, unknown> }> = [];
   acked = 0;
   loseNextAck = false;
+  /** Ids the ring overwrote before the next fetch (reported with it, as the host client does). */
+  overwritten = 0;
   failNextActivate = false;
   private pending = new Set<() => void>();
   private closers = new Set<(reason: string) => void>();
@@ -56,7 +58,8 @@ class FakeHub implements HubConnection {
   }
   async fetchEvents(max: number): Promise<HubEventBatch> {
     const out = this.events.filter((e) => e.id > this.acked).slice(0, max);
-    return { entries: out.map((e) => e.entry), incidents: [], last_id: out.at(-1)?.id ?? null, more: this.events.filter((e) => e.id > this.acked).length > out.length };
+    const lost = out.length ? this.overwritten : 0;
+    return { entries: out.map((e) => e.entry), incidents: [], last_id: out.at(-1)?.id ?? null, more: this.events.filter((e) => e.id > this.acked).length > out.length, lost };
   }
   async ackEvents(upTo: number) {
     if (this.loseNextAck) {
@@ -64,6 +67,7 @@ class FakeHub implements HubConnection {
       throw new Error('the acknowledgement was lost');
     }
     this.acked = Math.max(this.acked, upTo);
+    this.overwritten = 0;
   }
   onEventsPending(l: () => void) {
     this.pending.add(l);
@@ -196,6 +200,24 @@ describe('device manager', () => {
     await vi.waitFor(() => expect(hub.acked).toBe(480));
     expect(s.svc.run(s.sys, 'entries.list', { with_count: true }).count).toBe(480);
     expect(s.svc.run(s.sys, 'entries.list', { lock_id: s.door.id, limit: 1 }).items[0]).toMatchObject({ event_category: 'lock_opened', lock_id: s.door.id });
+  });
+
+  it('counts events a full hub ring overwrote, and files iq_offline / iq_online when the link drops and comes back', async () => {
+    const s = site();
+    const hub = new FakeHub();
+    hub.overwritten = 7;
+    hub.produce(3, s.door.id);
+    const lines: string[] = [];
+    const svc = new GatehouseService(s.svc.db, { now: () => T0, log: (_l, m) => void lines.push(m) });
+    const manager = new DeviceManager(svc, FAST);
+    managers.push(manager);
+    manager.attach(hub);
+    await vi.waitFor(() => expect(manager.hubs()[0]).toMatchObject({ events_stored: 3, events_lost: 7 }));
+    expect(lines.join('\n')).toMatch(/7 event\(s\) were overwritten/);
+    hub.unplug();
+    manager.attach(hub);
+    await vi.waitFor(() => expect(manager.hubs()[0]).toMatchObject({ state: 'ready' }));
+    expect(svc.run(s.sys, 'incidents.list', { iq_id: s.iq.id }).items.map((i) => i.incident_type)).toEqual(['iq_online', 'iq_offline']);
   });
 
   it('lists a hub no IQ claims as unclaimed, and binds it once an installer registers its MAC', async () => {

@@ -41,6 +41,7 @@ export class HubSession {
   private sent: AccessTable | null = null;
   private lastError: string | null = null;
   private stored = 0;
+  private lost = 0;
   private running = false;
   private wanted = { table: false, events: false, bind: false, locks: false };
   private readonly queue: Array<{ run: (c: HubConnection) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
@@ -82,6 +83,7 @@ export class HubSession {
       table: this.active,
       last_error: this.lastError,
       events_stored: this.stored,
+      events_lost: this.lost,
     };
   }
 
@@ -114,7 +116,7 @@ export class HubSession {
   }
 
   async close(): Promise<void> {
-    this.end('closed by Gatehouse');
+    this.end('closed by Gatehouse', true);
     await this.conn.close().catch(() => {});
   }
 
@@ -181,6 +183,7 @@ export class HubSession {
       return;
     }
     this.setState('syncing');
+    this.host.linkUp(this.iq.id);
     this.host.reportIq(this.iq.id, { online: true, firmware: this.identity.firmware, serial: this.identity.serial, signal_strength: this.identity.signal_strength });
     await this.conn.setClock(this.clockFor(this.iq.time_zone));
     this.wanted.table = true;
@@ -231,6 +234,11 @@ export class HubSession {
       this.stored += r.stored;
       if (batch.tags_presented?.length) this.host.tagsPresented(batch.tags_presented);
       await this.conn.ackEvents(batch.last_id);
+      if (batch.lost) {
+        this.lost += batch.lost;
+        this.host.log('warn', `hub ${this.conn.address}: ${batch.lost} event(s) were overwritten in the hub's full ring before they could be fetched`);
+        this.onChange(this.status());
+      }
       if (!batch.more) return;
     }
   }
@@ -258,7 +266,7 @@ export class HubSession {
     this.retry.unref?.();
   }
 
-  private end(reason: string): void {
+  private end(reason: string, byUs = false): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poll);
@@ -268,6 +276,7 @@ export class HubSession {
     if (this.iq) {
       this.host.reportIq(this.iq.id, { online: false });
       this.host.locksUnreachable(this.iq.id);
+      if (!byUs) this.host.linkLost(this.iq.id);
     }
     this.lastError = this.state === 'failed' ? this.lastError : null;
     this.host.log('info', `hub ${this.conn.address}: ${reason}`);

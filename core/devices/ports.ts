@@ -48,6 +48,8 @@ export interface HubEventBatch {
   tags_presented?: HubTagPresented[];
   last_id: number | null;
   more: boolean;
+  /** Events the hub's full ring overwrote before they were fetched: gone for good. */
+  lost?: number;
 }
 
 export interface HubTagPresented {

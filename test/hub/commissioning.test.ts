@@ -100,6 +100,8 @@ describe('commissioning a hub through the contract', () => {
     // Unplugged: the IQ goes offline, and commands for it are refused before anything is written.
     bench.usb.unplug();
     await until('the IQ offline', () => !svc.run(actor, 'iqs.get', { id: iq.id }).online);
+    // A hub cannot report its own absence: the host files it, as CLP does.
+    expect(svc.run(actor, 'incidents.list', { iq_id: iq.id }).items.map((i) => i.incident_type)).toContain('iq_offline');
     await expect(svc.runAsync(actor, 'hubs.locks.pair', { iq_id: iq.id, lock_id: door.id })).rejects.toMatchObject({ code: 'unavailable', message: /hub of IQ 'Annex IQ' is not connected/ });
     expect(svc.run(actor, 'locks.get', { id: door.id }).iq_id).toBeNull();
     expect(svc.run(actor, 'hubs.list', {})).toEqual([]);

@@ -65,6 +65,8 @@ export interface IqEventBatch extends IngestShapes {
   last_id: number | null;
   /** The hub holds events after this batch. */
   more: boolean;
+  /** Events the hub's full ring overwrote before they were fetched (the gap before this batch). */
+  lost: number;
 }
 
 export interface IqLock {
@@ -271,14 +273,15 @@ export class IqHubClient {
     const r = await this.#mfg({ type: 'fetch_events', epoch, after_id: acked, max_events: count }, 'events');
     this.#noteRing(r.epoch, r.acked_id);
     const first = r.events[0];
-    if (first && r.epoch === epoch && first.id > acked + 1) {
-      this.#log('warn', `the hub's event ring overflowed: events ${acked + 1}–${first.id - 1} of epoch ${epochHex(epoch)} were lost before Gatehouse fetched them`);
+    const lost = first && r.epoch === epoch && first.id > acked + 1 ? first.id - acked - 1 : 0;
+    if (lost > 0) {
+      this.#log('warn', `the hub's event ring overflowed: events ${acked + 1}–${first!.id - 1} of epoch ${epochHex(epoch)} were lost before Gatehouse fetched them`);
     }
     const lockIds = await this.#lockIdsFor(r.events, r.epoch);
     const shapes = toIngest(r.events, r.epoch, (index) => lockIds.get(index)!, this.#now());
     const last = r.events.at(-1)?.id ?? null;
     if (last !== null) this.#batchEpoch = r.epoch;
-    return { ...shapes, last_id: last, more: last !== null && r.newest_id > last };
+    return { ...shapes, last_id: last, more: last !== null && r.newest_id > last, lost };
   }
 
   async ackEvents(upToId: number): Promise<void> {
