@@ -156,6 +156,7 @@ describe('fetchEvents and ackEvents', () => {
       tags_presented: [{ event_id: 'deadbeef:4', time: at, lock_id: 'lock-b', card_uid: 'DEADBEEF', tag_number: null }],
       last_id: 5,
       more: false,
+      lost: 0,
     });
     // Exactly the fields core/audit/ingest.ts accepts.
     const entryKeys = new Set(['event_id', 'time', 'event_category', 'event_detail', 'access_by', 'lock_id', 'iq_id', 'tag_number', 'user_id', 'actor_name']);
@@ -169,7 +170,7 @@ describe('fetchEvents and ackEvents', () => {
     const t = rig();
     t.hub.pair('lock-a');
     const { client } = await t.connect();
-    expect(await t.run(client.fetchEvents(10))).toEqual({ entries: [], incidents: [], tags_presented: [], last_id: null, more: false });
+    expect(await t.run(client.fetchEvents(10))).toEqual({ entries: [], incidents: [], tags_presented: [], last_id: null, more: false, lost: 0 });
     for (let i = 0; i < 12; i++) t.hub.record({ kind: 'entry', lock_index: 1 });
     const a = await t.run(client.fetchEvents(10));
     expect([a.last_id, a.more]).toEqual([10, true]);
@@ -190,7 +191,7 @@ describe('fetchEvents and ackEvents', () => {
     await client.close();
   });
 
-  it('logs events lost to a ring overflow', async () => {
+  it('reports and logs events lost to a ring overflow', async () => {
     const t = rig();
     t.hub.pair('lock-a');
     const logs: string[] = [];
@@ -199,7 +200,7 @@ describe('fetchEvents and ackEvents', () => {
     for (let i = 0; i < 8; i++) t.hub.record({ kind: 'entry', lock_index: 1 });
     t.hub.events.splice(0, 5);
     const batch = await t.run(client.fetchEvents(10));
-    expect(batch.last_id).toBe(8);
+    expect([batch.last_id, batch.lost]).toEqual([8, 5]);
     expect(logs).toContain("the hub's event ring overflowed: events 1–5 of epoch deadbeef were lost before Gatehouse fetched them");
     await client.close();
   });
