@@ -2,18 +2,28 @@
 // into HubConnections for the host's DeviceManager. The core never sees a driver and drivers never see
 // the core; this file is where the two meet.
 //
-// SECURE CHANNEL — TEMPORARY: every link here handshakes with the hub's install-mode default key
-// (SCBK-D, OSDP's well-known key), and the simulated hubs are left in install mode to accept it. That is
-// no protection at all: anyone on the link can speak for Gatehouse. It stays so only until per-hub keys
-// land (KEYSET at first contact, the key stored encrypted by the core and given back here per hub).
+// Secure channel (docs/iq-protocol.md, Keys): every hub has its own key (OSDP SCBK), stored sealed under
+// the installation's master key (core/secrets). The hub names its MAC in the handshake (its cUID), so the
+// host picks that hub's key before anything is proven. A hub in install mode is commissioned at first
+// contact: a fresh key is committed as pending, then sent with KEYSET, then marked active once the hub
+// has proven it holds it; a host killed anywhere in between finds the pending key on the next connect.
+// A hub that has a key is never spoken to with the default key: if it refuses ours, that is an error in
+// the log, and an installer resets the hub to install mode to commission it again.
 import { join } from 'node:path';
 import type { DeviceManager } from '../core/devices/device-manager.ts';
 import type { GatehouseService } from '../core/service/service.ts';
 import { DEMO_IQS } from '../core/host/demo.ts';
+import { HubKeyRing, type HubKey } from '../core/secrets/hub-keys.ts';
+import { fileMasterKey, type MasterKeySource } from '../core/secrets/master-key.ts';
+import { SecretBox, SecretError } from '../core/secrets/secret-box.ts';
 import { stmt } from '../core/store/db.ts';
 import { findIqByMac } from '../core/store/repos/iqs.ts';
-import { IqHubClient, type IqHubClientOptions } from '../drivers/iq/host/hub-client.ts';
-import { formatAddress, parseAddress } from '../drivers/iq/host/convert.ts';
+import { IqHubClient, type HubLink } from '../drivers/iq/host/hub-client.ts';
+import { IqHubError } from '../drivers/iq/host/errors.ts';
+import { macFromClientUid } from '../drivers/iq/host/keys.ts';
+import { formatAddress, parseAddress, toHex } from '../drivers/iq/host/convert.ts';
+import type { KeyChooser } from '../drivers/osdp/control-panel.ts';
+import { sameBytes, SCBK_D } from '../drivers/osdp/secure-channel.ts';
 import { HubFirmware } from '../drivers/hub-sim/firmware/firmware.ts';
 import { UsbHubDevice } from '../drivers/hub-sim/firmware/usb-device.ts';
 import { FileFlash } from '../drivers/hub-sim/flash.ts';
@@ -25,9 +35,6 @@ import { usbAvailability, watchHubs } from '../drivers/transport/usb-discovery.t
 import { openUsbHub } from '../drivers/transport/usb-hub-transport.ts';
 import { loadUsbModule } from '../drivers/transport/usb-module.ts';
 import type { UsbDevice, UsbModule } from '../drivers/transport/webusb-types.ts';
-
-/** TEMPORARY (see the head of this file): SCBK-D until per-hub keys are stored by the core. */
-const INSTALL_MODE_CHANNEL: IqHubClientOptions['secureChannel'] = { installMode: true };
 
 const TCP_RETRY_MIN_MS = 1000;
 const TCP_RETRY_MAX_MS = 60_000;
@@ -44,6 +51,11 @@ export interface HubsOptions {
   simulated?: boolean;
   /** Host-side OSDP poll interval (ms); default the client's 1 s. */
   pollIntervalMs?: number;
+  /**
+   * The master key the hub keys are sealed under. Default `<dataDir>/master.key` (fileMasterKey, created
+   * on first use); the desktop app passes the key its main process unwrapped with safeStorage.
+   */
+  masterKey?: MasterKeySource;
 }
 
 export interface SimulatedHub {
@@ -77,6 +89,9 @@ export function createHubs(o: HubsOptions): Hubs {
   // Asked once per process: the answer (and the udev advice in it) is logged once, not per restore.
   let realUsb: Promise<UsbModule | null> | null = null;
   const usbOption = o.usb ?? true;
+  const masterKey = o.masterKey ?? fileMasterKey(o.dataDir);
+  // Loaded once per process; a failure is logged and tried again at the next attach (after a restore).
+  let box: Promise<SecretBox | null> | null = null;
 
   const realUsbBus = (): Promise<UsbModule | null> => {
     if (usbOption === false) return Promise.resolve(null);
@@ -91,6 +106,17 @@ export function createHubs(o: HubsOptions): Hubs {
     });
     return realUsb;
   };
+  const secretBox = (): Promise<SecretBox | null> => {
+    box ??= masterKey.load().then(
+      (key) => new SecretBox(key),
+      (e: unknown) => {
+        box = null;
+        o.log(`[error] hubs: the master key the hub keys are sealed under is not available: ${(e as Error).message}. No hub is connected until this is fixed.`);
+        return null;
+      },
+    );
+    return box;
+  };
 
   return {
     get simulated() {
@@ -99,15 +125,16 @@ export function createHubs(o: HubsOptions): Hubs {
     attach(manager, service) {
       const stops: Array<() => Promise<void>> = [];
       let stopped = false;
-      const clientOptions = { log: o.log, pollIntervalMs: o.pollIntervalMs };
-      if (o.simulated) {
-        // The firmware is hardware: it lives as long as the process, across restores.
-        simulated ??= startSimulatedHubs(o.dataDir);
-        stops.push(watchUsbHubs(simulated.bus, manager, { ...clientOptions, address: simAddress, beforeAttach: (c) => pairDemoLocks(c, service, o.log) }));
-      }
-      for (const t of tcpTargets) stops.push(keepTcpHub(t, manager, clientOptions));
-      void realUsbBus().then((bus) => {
-        if (bus && !stopped) stops.push(watchUsbHubs(bus, manager, { ...clientOptions, address: usbAddress }));
+      // The firmware is hardware: it lives as long as the process, across restores.
+      if (o.simulated) simulated ??= startSimulatedHubs(o.dataDir);
+      void secretBox().then((sealer) => {
+        if (!sealer || stopped) return;
+        const links: LinkOptions = { log: o.log, pollIntervalMs: o.pollIntervalMs, keys: new HubKeyRing(service.db, sealer) };
+        if (simulated) stops.push(watchUsbHubs(simulated.bus, manager, { ...links, address: simAddress, beforeAttach: (c) => pairDemoLocks(c, service, o.log) }));
+        for (const t of tcpTargets) stops.push(keepTcpHub(t, manager, links));
+        void realUsbBus().then((bus) => {
+          if (bus && !stopped) stops.push(watchUsbHubs(bus, manager, { ...links, address: usbAddress }));
+        });
       });
       return async () => {
         stopped = true;
@@ -127,22 +154,129 @@ export function parseTcpTarget(text: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-// ── USB (real, or the simulated hubs' fake bus) ───────────────────────────────────────────────────
+// ── Keys ──────────────────────────────────────────────────────────────────────────────────────────
 
 interface LinkOptions {
   log: (line: string) => void;
   pollIntervalMs?: number;
+  /** The hub keys of the current database. */
+  keys: HubKeyRing;
 }
 
-function clientFor(link: ByteStream, address: string, o: LinkOptions): Promise<IqHubClient> {
-  return IqHubClient.connect({
-    link,
-    address,
-    secureChannel: INSTALL_MODE_CHANNEL,
-    pollIntervalMs: o.pollIntervalMs,
-    log: (level, message) => o.log(`[${level}] hub ${address}: ${message}`),
-  });
+/** A hub that refuses our key, or whose key we cannot use: an installer has to act, so it is logged as an error. */
+export class HubKeyError extends Error {
+  override readonly name = 'HubKeyError';
 }
+
+/**
+ * Connects to the hub on `link` with its own key and resolves once it is ready to attach: a hub in install
+ * mode is given a key of its own first (commissioned), a pending key it proves to hold becomes active.
+ */
+export async function connectHub(link: HubLink, address: string, o: LinkOptions): Promise<IqHubClient> {
+  // What the handshake told us (filled in by the chooser, which runs inside connect).
+  const seen: { mac: string | null; clientUid: Uint8Array | null; keys: HubKey[]; used: { key: Uint8Array; installMode: boolean } | null; problem: Error | null } = {
+    mac: null,
+    clientUid: null,
+    keys: [],
+    used: null,
+    problem: null,
+  };
+  // Install mode is accepted until the hub is commissioned or found provisioned; after that, a hub that
+  // falls back to install mode ends this client, and the next connection commissions it anew.
+  let installModeAccepted = true;
+  const chooseKey: KeyChooser = {
+    candidates: ({ clientUid, installMode }) => {
+      seen.clientUid = clientUid;
+      seen.mac = macFromClientUid(clientUid);
+      if (installMode) return installModeAccepted ? [SCBK_D] : [];
+      if (!seen.mac) return [];
+      try {
+        seen.keys = o.keys.keys(seen.mac);
+      } catch (e) {
+        seen.problem = e as Error;
+        return [];
+      }
+      return seen.keys.map((k) => k.key);
+    },
+    accepted: (key, request) => {
+      seen.used = { key, installMode: request.installMode };
+    },
+  };
+  let client: IqHubClient;
+  try {
+    client = await IqHubClient.connect({
+      link,
+      address,
+      secureChannel: { chooseKey },
+      pollIntervalMs: o.pollIntervalMs,
+      log: (level, message) => o.log(`[${level}] hub ${address}: ${message}`),
+    });
+  } catch (e) {
+    throw refusal(e, seen);
+  }
+  try {
+    const used = seen.used!;
+    const { mac } = await client.identify();
+    if (used.installMode) {
+      if (seen.mac !== mac) {
+        throw new HubKeyError(
+          seen.mac
+            ? `the hub named MAC ${seen.mac} in its handshake but ${mac} in its status: it is not commissioned`
+            : `the hub (MAC ${mac}) does not name its MAC in its handshake (cUID ${toHex(seen.clientUid!)}), so Gatehouse could not find its key again: it is not commissioned (docs/iq-protocol.md, Keys)`,
+        );
+      }
+      await commission(client, mac, o);
+      installModeAccepted = false;
+    } else {
+      installModeAccepted = false;
+      // The chooser only offers keys stored for the MAC the hub named; the status must agree.
+      if (seen.mac !== mac) throw new HubKeyError(`the hub named MAC ${seen.mac} in its handshake but ${mac} in its status; it is not driven`);
+      const was = seen.keys.find((k) => sameBytes(k.key, used.key))?.state;
+      o.keys.confirm(mac, used.key);
+      if (was === 'pending') o.log(`[info] hub ${address} (MAC ${mac}): it holds the key Gatehouse gave it before it was stopped; that key is now its active key`);
+      else o.log(`[info] hub ${address} (MAC ${mac}): secure channel up with its own key`);
+    }
+  } catch (e) {
+    await client.close().catch(() => {});
+    throw e;
+  }
+  return client;
+}
+
+/** Gives a hub in install mode its own key: stored as pending (committed) before KEYSET, active once the hub proved it. */
+async function commission(client: IqHubClient, mac: string, o: LinkOptions): Promise<void> {
+  const where = `hub ${client.address} (MAC ${mac})`;
+  if (o.keys.has(mac)) o.log(`[warn] ${where} is in install mode again although Gatehouse holds a key for it (it was reset by hand?): giving it a new key`);
+  else o.log(`[info] ${where} is in install mode: giving it its own secure-channel key`);
+  const key = o.keys.createPending(mac);
+  await client.setKey(key);
+  o.keys.confirm(mac, key);
+  o.log(`[info] ${where}: its own key is set and stored (sealed); the default key no longer opens it`);
+}
+
+/** Why a connect failed, worded for the installer when it is about the key. */
+function refusal(e: unknown, seen: { mac: string | null; clientUid: Uint8Array | null; keys: HubKey[]; problem: Error | null }): Error {
+  const osdp = e instanceof IqHubError ? e.details.osdp : undefined;
+  if (seen.problem) {
+    const why = seen.problem instanceof SecretError ? seen.problem.message : `its stored keys could not be read: ${seen.problem.message}`;
+    return new HubKeyError(`hub ${seen.mac}: ${why}`);
+  }
+  if (osdp !== 'key_mismatch') return e as Error;
+  if (!seen.mac) {
+    const uid = seen.clientUid ? ` (cUID ${toHex(seen.clientUid)})` : '';
+    return new HubKeyError(`the hub does not name its MAC in its handshake${uid}, so Gatehouse cannot tell which key is its own; is it a Gatehouse IQ with current firmware?`);
+  }
+  if (seen.keys.length === 0) {
+    return new HubKeyError(
+      `hub ${seen.mac} holds a secure-channel key Gatehouse does not have (commissioned by another installation, or this database does not hold its key); reset it to install mode to re-commission`,
+    );
+  }
+  return new HubKeyError(`hub ${seen.mac} refuses our key; reset it to install mode to re-commission`);
+}
+
+const logLevel = (e: unknown) => (e instanceof HubKeyError ? 'error' : 'warn');
+
+// ── USB (real, or the simulated hubs' fake bus) ───────────────────────────────────────────────────
 
 function usbAddress(device: UsbDevice): string {
   if (device.bus !== undefined && device.address !== undefined) return `usb:${device.bus}-${device.address}`;
@@ -168,7 +302,7 @@ function watchUsbHubs(
       stream = await openUsbHub(device, { events: bus });
       if (stopped) return void (await stream.close());
       opening.add(stream);
-      const client = await clientFor(stream, address, o);
+      const client = await connectHub(stream, address, o);
       await o.beforeAttach?.(client);
       opening.delete(stream);
       if (stopped) return void (await client.close());
@@ -176,7 +310,7 @@ function watchUsbHubs(
     } catch (e) {
       if (stream) opening.delete(stream);
       await stream?.close().catch(() => {});
-      if (!stopped) o.log(`[warn] hub ${address}: ${(e as Error).message}`);
+      if (!stopped) o.log(`[${logLevel(e)}] hub ${address}: ${(e as Error).message}`);
     }
   };
   // An unplugged hub's stream closes by itself and its session ends with it; a replug is a new attach.
@@ -213,7 +347,7 @@ function keepTcpHub(target: { host: string; port: number }, manager: DeviceManag
     try {
       stream = await connectTcpHub({ host: target.host, port: target.port });
       if (stopped) return void (await stream.close());
-      client = await clientFor(stream, address, o);
+      client = await connectHub(stream, address, o);
       if (stopped) return void (await client.close());
       delay = TCP_RETRY_MIN_MS;
       lastError = '';
@@ -228,7 +362,7 @@ function keepTcpHub(target: { host: string; port: number }, manager: DeviceManag
       stream = null;
       const message = (e as Error).message;
       // A hub that stays away would otherwise fill the log once a minute with the same line.
-      if (!stopped && message !== lastError) o.log(`[warn] hub ${address}: ${message} (retrying)`);
+      if (!stopped && message !== lastError) o.log(`[${logLevel(e)}] hub ${address}: ${message} (retrying)`);
       lastError = message;
       retry();
     }
@@ -251,7 +385,7 @@ function startSimulatedHubs(dataDir: string): SimulatedHubs & { close(): void } 
       mac: parseAddress(iq.mac)!,
       serial: iq.serial,
       firmwareVersion: `${iq.firmware}-sim`,
-      // TEMPORARY (see the head of this file): no factory key, so the hub stays in install mode and takes SCBK-D.
+      // Out of the box in install mode: the first connect commissions it (KEYSET), and its flash keeps the key.
       factoryKey: null,
     });
     return { mac: iq.mac, firmware, usb: new UsbHubDevice(firmware) };

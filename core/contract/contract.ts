@@ -163,6 +163,11 @@ export const contract = {
     permission: 'hardware.write',
     summary: 'Commission a connected hub for this site: it becomes the hardware of an existing IQ (iq_id) or of a new one; its time, table and events follow.',
   }),
+  'hubs.identify': command<{ address: string }>()({
+    input: z.strictObject({ address: z.string().min(1).max(200), seconds: z.number().int().min(1).max(600).default(15) }),
+    permission: 'hardware.write',
+    summary: 'Make a connected hub show itself: its LED flashes (and it beeps), so the installer knows which one is which.',
+  }),
   'hubs.locks.list': query<R.HubLockInfo[]>()({
     input: z.strictObject({ iq_id: s.id }),
     permission: 'hardware.read',

@@ -122,6 +122,7 @@ class FakeHub implements HubConnection {
   async startTagRegistration(lockId: string, seconds: number) {
     return { lock_id: lockId, remaining_s: seconds };
   }
+  async identifyBlink() {}
   async factoryReset() {
     this.paired.clear();
   }

@@ -67,17 +67,27 @@ export class DeviceManager {
   }
 
   /** Runs an operator's command on the IQ's hub and waits for its answer (up to 20 s). */
-  async onHub<T>(iqId: string, what: string, run: (conn: HubConnection) => Promise<T>): Promise<T> {
-    const session = this.sessionOf(iqId);
+  onHub<T>(iqId: string, what: string, run: (conn: HubConnection) => Promise<T>): Promise<T> {
+    return this.exec(this.sessionOf(iqId), `the hub of ${this.iqName(iqId)}`, what, run);
+  }
+
+  /** The same for a hub named by its address (it may not be claimed yet). */
+  onAddress<T>(address: string, what: string, run: (conn: HubConnection) => Promise<T>): Promise<T> {
+    this.byAddress(address);
+    const session = [...this.sessions].find((x) => x.status().address === address)!;
+    return this.exec(session, `the hub at ${address}`, what, run);
+  }
+
+  private async exec<T>(session: HubSession, hub: string, what: string, run: (conn: HubConnection) => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new GatehouseError('unavailable', `${what}: the hub of ${this.iqName(iqId)} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`)), COMMAND_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new GatehouseError('unavailable', `${what}: ${hub} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`)), COMMAND_TIMEOUT_MS);
     });
     try {
       return await Promise.race([session.exec(run), timeout]);
     } catch (e) {
       if (e instanceof GatehouseError) throw e;
-      throw new GatehouseError('unavailable', `${what}: the hub of ${this.iqName(iqId)} answered: ${(e as Error).message}`);
+      throw new GatehouseError('unavailable', `${what}: ${hub} answered: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
     }

@@ -116,6 +116,8 @@ export interface HubConnection {
   setManualOfficeMode(lockId: string, on: boolean, operatorRef: string, confirmation: Uint8Array): Promise<HubLockCommandResult>;
   /** Tag registration mode for `seconds` (0 stops it); tags shown meanwhile arrive as tags_presented. */
   startTagRegistration(lockId: string, seconds: number): Promise<{ lock_id: string; remaining_s: number }>;
+  /** Makes the hub show itself (its LED flashes for `seconds`, it beeps), so an installer knows which one it is. */
+  identifyBlink(seconds: number): Promise<void>;
   /** Wipes the hub's table, pairings and events; it keeps its key. */
   factoryReset(): Promise<void>;
   /** The hub has new events (a driver may also never call this; the manager polls too). */

@@ -21,8 +21,12 @@ export type ClpDenial =
   | 'holiday'
   | 'outside_schedule';
 
-/** Refusals only a hub has: it holds no table, the instant is outside the table's window, or the lock is not in it. */
-export type HubRefusal = 'no_table' | 'outside_table_window' | 'lock_not_in_table';
+/**
+ * Refusals only a hub has: it holds no table, the instant is outside the table's window, or the lock is
+ * not in it; or the lock is in tag registration mode, where a card is reported, never decided (no entry
+ * is filed for this one: see SimulatedHub.presentTag).
+ */
+export type HubRefusal = 'no_table' | 'outside_table_window' | 'lock_not_in_table' | 'tag_registration';
 
 export type DenyReason = ClpDenial | HubRefusal;
 

@@ -1,6 +1,7 @@
 // What the hub records for the PC: entries and incidents in CLP's vocabulary (the fields of the core's
-// `entries.ingest`, minus what only the core knows, such as names and site-user ids), and the marker
-// the ring leaves where it had to overwrite events nobody had acknowledged.
+// `entries.ingest`, minus what only the core knows, such as names and site-user ids), the cards shown
+// to a lock in tag registration mode, and the marker the ring leaves where it had to overwrite events
+// nobody had acknowledged.
 //
 // The ring's policy when it is full: overwrite the OLDEST unacknowledged event and account for it in a
 // loss marker that names the exact range of ids lost and their time span. Access control keeps working
@@ -58,7 +59,21 @@ export interface IncidentBody {
   incident_type: IncidentType;
 }
 
-export type EventBody = EntryBody | IncidentBody;
+/**
+ * A card shown to a lock in tag registration mode (docs/iq-protocol.md, TAG_REGISTRATION): not an
+ * access attempt, so no entry; the PC learns the card to enrol it.
+ */
+export interface TagPresentedBody {
+  kind: 'tag_presented';
+  time: number;
+  lock_id: string;
+  /** Upper-case hex UID of 4, 7 or 10 bytes, as the reader got it. */
+  card_uid: string;
+  /** 10-digit tag number, when the card carries one the lock can read. */
+  tag_number: string | null;
+}
+
+export type EventBody = EntryBody | IncidentBody | TagPresentedBody;
 
 export interface LossMarker {
   kind: 'events_lost';
@@ -72,7 +87,7 @@ export interface LossMarker {
   time: number;
 }
 
-/** An event as delivered: entries and incidents carry their own id; a loss marker carries the last lost id. */
+/** An event as delivered: entries, incidents and presented tags carry their own id; a loss marker carries the last lost id. */
 export type HubEvent = (EventBody | LossMarker) & { id: number };
 
 export type StoredEvent = EventBody & { id: number };

@@ -97,6 +97,43 @@ describe.each(media)('flash on %s', (_name, make) => {
     expect(ids(hub)).toEqual([1, 2, 3, 4]);
   });
 
+  it('tag_presented events round-trip through the log, the snapshot and a new hub; a torn one is dropped like any event', () => {
+    const medium = make();
+    const hub = hubOn(medium, { ringCapacity: 256 });
+    hub.installTable(siteTable(site));
+    const present = (i: number) => {
+      hub.setTagRegistration('back', 60);
+      const uid = Uint8Array.from([0x04, i & 0xff, (i >> 8) & 0xff, 0xaa, 0xbb, 0xcc, 0xdd]);
+      const r = hub.presentTag('back', i % 2 ? uid : { tagNumber: String(9_999_999_000 + i), uid }, { at: T0 + i });
+      hub.setTagRegistration('back', 0);
+      hub.presentTag('front', '1001', { at: T0 + i });
+      return r;
+    };
+    const first = present(0).events;
+    expect(first).toEqual([{ kind: 'tag_presented', id: 1, time: T0, lock_id: 'back', card_uid: '040000AABBCCDD', tag_number: '9999999000' }]);
+    hub.reboot();
+    expect(hub.eventsSince(0, { limit: 1 })).toEqual(first);
+
+    // Past the compaction threshold: the older events now come back from events.snap.
+    for (let i = 1; i < 128; i++) present(i);
+    const before = hub.eventsSince(0);
+    expect(before).toHaveLength(256);
+    expect(before.filter((e) => e.kind === 'tag_presented')).toHaveLength(128);
+    expect(medium.read('events.snap')).not.toBeNull();
+    hub.reboot();
+    expect(hub.eventsSince(0)).toEqual(before);
+    expect(hubOn(medium instanceof FileFlash ? new FileFlash(medium.dir) : medium).eventsSince(0)).toEqual(before);
+
+    hub.setTagRegistration('back', 60);
+    medium.armPowerCut({ op: 'append', name: 'events.log', afterBytes: 20 });
+    expect(() => hub.presentTag('back', Uint8Array.from([9, 9, 9, 9]))).toThrow(PowerLossError);
+    hub.reboot();
+    expect(hub.bootReport.tornLogBytes).toBe(20);
+    expect(hub.eventsSince(0)).toEqual(before);
+    // Registration mode was RAM only: after the boot the card is decided again.
+    expect(hub.presentTag('back', '1001').events).toMatchObject([{ kind: 'entry', id: 257 }]);
+  });
+
   it('acknowledges cumulatively, refuses acks beyond the last id, and keeps acks across a reboot', () => {
     const hub = hubOn(make());
     hub.installTable(siteTable(site));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HubEvent } from './events.ts';
 import { diffBetween, localDay, siteTable, type SiteFixture } from './fixtures.ts';
 import { MemoryFlash, PowerLossError } from './flash.ts';
-import { HubError, SimulatedHub } from './hub.ts';
+import { HubError, SimulatedHub, simulatedCardUid } from './hub.ts';
 import { USER_FLAG } from './table.ts';
 
 const T = (iso: string) => Date.parse(iso);
@@ -362,5 +362,111 @@ describe('tables on the hub', () => {
     expect(hub.lockStatus('front').office_mode).toBe('manual_office_mode');
     const next = hub.presentTag('front', '1001', { at: MON_10 + 60 * S });
     expect(next.events[0]!.id).toBe(before.at(-1)!.id + 1);
+  });
+});
+
+describe('tag registration mode', () => {
+  /** A hub whose clock stands at MON_10 and whose monotonic timer the test moves. */
+  function registeringHub(flash?: MemoryFlash) {
+    const t = { now: 0 };
+    const hub = new SimulatedHub({ clock: () => MON_10, timer: () => t.now, iqId: 'iq-1', flash });
+    hub.installTable(siteTable(site));
+    // The office's Easy Office Mode started at activation: out of the way.
+    hub.ack(hub.eventStatus().newestId);
+    return { hub, t };
+  }
+
+  it('files a tag_presented event instead of deciding: no entry, the door stays locked', () => {
+    const { hub } = registeringHub();
+    expect(hub.setTagRegistration('front', 60)).toBe(60);
+    const r = hub.presentTag('front', '1001', { hold: true });
+    expect(r.outcome).toBe('registration');
+    expect(r.decision).toMatchObject({ granted: false, reason: 'tag_registration' });
+    // The table's UID for the tag is what the card reads.
+    expect(r.registered).toEqual({ card_uid: '04A1B2C3', tag_number: '0000001001' });
+    expect(r.events).toEqual([{ kind: 'tag_presented', id: 2, time: MON_10, lock_id: 'front', card_uid: '04A1B2C3', tag_number: '0000001001' }]);
+    expect(hub.eventsSince(0)).toEqual(r.events);
+    expect(entries(hub.eventsSince(0))).toEqual([]);
+    expect(hub.lockStatus('front')).toMatchObject({ locked_state: 'locked', office_mode: 'none', tag_registration_s: 60 });
+    // Nor does the door open for a refused card, or for an entry elsewhere.
+    expect(hub.lockStatus('office').tag_registration_s).toBe(0);
+  });
+
+  it('reports the UID in upper-case hex, the tag number only when the credential carries one', () => {
+    const { hub } = registeringHub();
+    hub.setTagRegistration('lab', 30);
+    const byUid = hub.presentTag('lab', Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x0a]));
+    expect(byUid.registered).toEqual({ card_uid: 'DEADBEEF01020A', tag_number: null });
+    const both = hub.presentTag('lab', { tagNumber: '42', uid: Uint8Array.from([0xab, 0xcd, 0xef, 0x12]) });
+    expect(both.registered).toEqual({ card_uid: 'ABCDEF12', tag_number: '0000000042' });
+    // A number the table has no UID for reads with the simulator's stable UID.
+    const unknown = hub.presentTag('lab', '3000');
+    expect(unknown.registered).toEqual({ card_uid: '47480000000BB8', tag_number: '0000003000' });
+    expect(Buffer.from(simulatedCardUid('0000003000')).toString('hex')).toBe('47480000000bb8');
+    // Nothing a reader could report (a UID of 5 bytes, an unreadable number): nothing is filed, nothing opens.
+    for (const odd of [Uint8Array.from([1, 2, 3, 4, 5]), 'abc']) {
+      const r = hub.presentTag('lab', odd);
+      expect(r).toMatchObject({ outcome: 'registration', registered: null, events: [], held: [] });
+      expect(r.decision.granted).toBe(false);
+    }
+    expect(hub.eventsSince(0).map((e) => e.kind)).toEqual(['tag_presented', 'tag_presented', 'tag_presented']);
+  });
+
+  it('stays on for several tags until its timeout; then presenting decides again', () => {
+    const { hub, t } = registeringHub();
+    hub.setTagRegistration('front', 15);
+    hub.presentTag('front', '1001');
+    t.now = 10_000;
+    hub.presentTag('front', '1002');
+    expect(hub.tagRegistrationLeft('front')).toBe(5);
+    t.now = 14_999;
+    expect(hub.presentTag('front', '1004').outcome).toBe('registration');
+    t.now = 15_000;
+    expect(hub.tagRegistrationLeft('front')).toBe(0);
+    const after = hub.presentTag('front', '1001', { at: MON_10 + S });
+    expect(after).toMatchObject({ outcome: 'decided', registered: null, decision: { granted: true, reason: 'access' } });
+    expect(after.events).toMatchObject([{ kind: 'entry', event_category: 'lock_opened', tag_number: '0000001001' }]);
+    expect(hub.lockStatus('front', MON_10 + 2 * S).locked_state).toBe('unlocked');
+    expect(hub.eventsSince(0).map((e) => e.kind)).toEqual(['tag_presented', 'tag_presented', 'tag_presented', 'entry']);
+  });
+
+  it('ends when stopped with 0; a repeat restarts the countdown; reboot and unpairing end it too', () => {
+    const { hub, t } = registeringHub();
+    hub.setTagRegistration('front', 60);
+    t.now = 50_000;
+    expect(hub.setTagRegistration('front', 60)).toBe(60);
+    expect(hub.setTagRegistration('front', 0)).toBe(0);
+    expect(hub.presentTag('front', '1004')).toMatchObject({ outcome: 'decided', decision: { reason: 'blocked' } });
+    expect(entries(hub.eventsSince(0))).toHaveLength(1);
+
+    hub.setTagRegistration('lab', 60);
+    hub.reboot();
+    expect(hub.tagRegistrationLeft('lab')).toBe(0);
+    expect(hub.presentTag('lab', '1001').outcome).toBe('decided');
+
+    hub.pairLock('garage');
+    hub.setTagRegistration('garage', 60);
+    hub.unpairLock('garage');
+    hub.pairLock('garage');
+    expect(hub.tagRegistrationLeft('garage')).toBe(0);
+    expect(() => hub.setTagRegistration('nowhere', 60)).toThrow(HubError);
+  });
+
+  it('the event is on flash: it survives a reboot; a lock without radio hands it over when the link is back', () => {
+    const flash = new MemoryFlash();
+    const { hub } = registeringHub(flash);
+    hub.setTagRegistration('front', 60);
+    const filed = hub.presentTag('front', Uint8Array.from([1, 2, 3, 4])).events;
+    hub.reboot();
+    expect(hub.eventsSince(0)).toEqual(filed);
+
+    hub.setTagRegistration('lab', 60);
+    hub.loseRadio('lab');
+    const held = hub.presentTag('lab', '1001');
+    expect(held).toMatchObject({ outcome: 'registration', events: [], held: [{ kind: 'tag_presented', lock_id: 'lab' }] });
+    const back = hub.restoreRadio('lab');
+    expect(back.events.map((e) => e.kind)).toEqual(['incident', 'tag_presented']);
+    expect(hub.ack(back.events.at(-1)!.id)).toMatchObject({ ok: true });
+    expect(hub.eventStatus()).toMatchObject({ stored: 0 });
   });
 });

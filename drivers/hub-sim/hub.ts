@@ -4,7 +4,8 @@
 // when a fault-injected power cut hits the flash, PowerLossError, after which the hub is off until
 // reboot(). Time is injectable: every action takes an optional instant, defaulting to the clock.
 import { decodeDiff, decodeTable, applyDiff as applyTableDiff, serializeTable, USER_FLAG, type HubTable, type TableError } from './table.ts';
-import { Evaluator, refusal, type Decision, type DoorState, type Presented } from './evaluator.ts';
+import { toHex } from './bytes.ts';
+import { Evaluator, formatTagNumber, normalizeCredential, refusal, type Decision, type Denial, type DoorState, type Presented } from './evaluator.ts';
 import { HubFlash, MemoryFlash, PowerLossError, type FlashMedium, type FlashReport, type PairedLock, type PairedLocks } from './flash.ts';
 import type { AckOutcome, EventBody, HubEvent } from './events.ts';
 import { VirtualLock, type BatteryLevel, type LockContext, type LockStatus } from './locks.ts';
@@ -13,6 +14,11 @@ export interface HubOptions {
   /** Where the hub's flash lives; a fresh in-memory one by default. */
   flash?: FlashMedium;
   clock?: () => number;
+  /**
+   * The board's monotonic timer, ms, for what the hub counts down in RAM (tag registration mode). Unlike
+   * `clock` it does not jump when the time is set. Default: the clock.
+   */
+  timer?: () => number;
   /** The hub's own IQ id: when set, a table compiled for another IQ is refused. */
   iqId?: string;
   ringCapacity?: number;
@@ -59,8 +65,45 @@ export interface ActionResult {
   held: EventBody[];
 }
 
-export interface PresentResult extends ActionResult {
-  decision: Decision;
+/** A card as the reader got it in tag registration mode: what the `tag_presented` event carries. */
+export interface RegisteredTag {
+  /** Upper-case hex, 4, 7 or 10 bytes. */
+  card_uid: string;
+  /** 10 digits, when the credential carried a readable tag number; else null. */
+  tag_number: string | null;
+}
+
+/**
+ * What presenting a credential did. `outcome` says which: `decided`, an access decision as always; or
+ * `registration`, the lock was in tag registration mode, so nothing was decided — `decision` is then a
+ * refusal with reason `tag_registration` (the door stayed as it was), no entry was filed, and
+ * `registered` is the card reported in a `tag_presented` event (null when the credential could not be
+ * read: no UID of 4, 7 or 10 bytes and no tag number; nothing is filed then).
+ */
+export type PresentResult = ActionResult &
+  (
+    | { outcome: 'decided'; decision: Decision; registered: null }
+    | { outcome: 'registration'; decision: Denial & { reason: 'tag_registration' }; registered: RegisteredTag | null }
+  );
+
+/** UID lengths a reader reports and the wire carries (ISO 14443 single, double, triple size). */
+const CARD_UID_LENGTHS = new Set([4, 7, 10]);
+
+/**
+ * The UID the simulator gives a card presented by tag number alone when the active table knows no UID
+ * for it: 7 bytes, `47 48` ("GH") then the number as 5 bytes big-endian (`0000001001` → `47 48 00 00 00 03 E9`).
+ * Stable, so the same card always reads the same.
+ */
+export function simulatedCardUid(tagNumber: string): Uint8Array {
+  const out = new Uint8Array(7);
+  out[0] = 0x47;
+  out[1] = 0x48;
+  let n = Number(tagNumber);
+  for (let i = 6; i >= 2; i--) {
+    out[i] = n % 256;
+    n = Math.floor(n / 256);
+  }
+  return out;
 }
 
 export type RemoteOpenResult =
@@ -78,7 +121,8 @@ const LINK_INCIDENTS = new Set(['lock_offline', 'lock_online']);
 export class SimulatedHub {
   readonly medium: FlashMedium;
   private readonly clock: () => number;
-  private readonly opts: Required<Omit<HubOptions, 'flash' | 'clock' | 'iqId'>> & { iqId: string | null };
+  private readonly timer: () => number;
+  private readonly opts: Required<Omit<HubOptions, 'flash' | 'clock' | 'timer' | 'iqId'>> & { iqId: string | null };
   private flash!: HubFlash;
   private active: Active | null = null;
   private keys = new Map<string, Uint8Array>();
@@ -86,6 +130,8 @@ export class SimulatedHub {
   private nextLockIndex = 1;
   /** The lock devices: not hub memory, so a hub reboot leaves them as they are. */
   private readonly devices = new Map<string, VirtualLock>();
+  /** Tag registration mode: lock id → until when, on the timer. RAM only, like a real hub's countdown. */
+  private registration = new Map<string, number>();
   private lastTick: number;
   private powered = false;
   private report: FlashReport = { faults: [], tornLogBytes: 0, completedReset: false };
@@ -94,6 +140,7 @@ export class SimulatedHub {
   constructor(options: HubOptions = {}) {
     this.medium = options.flash ?? new MemoryFlash();
     this.clock = options.clock ?? Date.now;
+    this.timer = options.timer ?? this.clock;
     this.opts = {
       iqId: options.iqId ?? null,
       ringCapacity: options.ringCapacity ?? 4096,
@@ -147,6 +194,7 @@ export class SimulatedHub {
   private boot(): void {
     this.powered = false;
     this.active = null;
+    this.registration.clear();
     this.flash = new HubFlash(this.medium, this.opts.ringCapacity);
     this.medium.sweepTemporaries();
     const loaded = this.flash.load();
@@ -174,6 +222,7 @@ export class SimulatedHub {
       this.paired = [];
       this.nextLockIndex = 1;
       this.devices.clear();
+      this.registration.clear();
     });
   }
 
@@ -352,6 +401,7 @@ export class SimulatedHub {
     this.nextLockIndex = next.nextIndex;
     for (const p of next.locks) if (!this.devices.has(p.lock_id)) this.devices.set(p.lock_id, new VirtualLock(p.lock_id));
     for (const id of [...this.devices.keys()]) if (!next.locks.some((p) => p.lock_id === id)) this.devices.delete(id);
+    for (const id of [...this.registration.keys()]) if (!next.locks.some((p) => p.lock_id === id)) this.registration.delete(id);
   }
 
   /** Paired lock ids, in pairing order. */
@@ -365,12 +415,17 @@ export class SimulatedHub {
     return p.index;
   }
 
-  lockStatus(ref: LockRef, at?: number): LockStatus & { index: number; in_table: boolean } {
+  lockStatus(ref: LockRef, at?: number): LockStatus & { index: number; in_table: boolean; tag_registration_s: number } {
     const lock = this.device(ref);
-    return { ...lock.status(this.at(at)), index: this.lockIndex(lock.id), in_table: this.active?.table.locksById.has(lock.id) ?? false };
+    return {
+      ...lock.status(this.at(at)),
+      index: this.lockIndex(lock.id),
+      in_table: this.active?.table.locksById.has(lock.id) ?? false,
+      tag_registration_s: this.registrationLeft(lock.id),
+    };
   }
 
-  locks(at?: number): Array<LockStatus & { index: number; in_table: boolean }> {
+  locks(at?: number): Array<LockStatus & { index: number; in_table: boolean; tag_registration_s: number }> {
     return this.paired.map((p) => this.lockStatus(p.index, at));
   }
 
@@ -380,6 +435,46 @@ export class SimulatedHub {
     const lock = id === undefined ? undefined : this.devices.get(id);
     if (!lock) throw new HubError('unknown_lock', `no paired lock ${typeof ref === 'number' ? `at index ${ref}` : ref}`);
     return lock;
+  }
+
+  // ── Tag registration ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Tag registration mode (the wire's TAG_REGISTRATION): for `seconds` from now on the hub's timer, every
+   * credential presented at the lock is reported as a `tag_presented` event instead of being decided.
+   * Presenting does not end it; 0 (or less) ends it at once, and a repeat restarts the countdown. RAM
+   * only: a reboot or factory reset ends it. Returns the whole seconds left (0 = off).
+   */
+  setTagRegistration(ref: LockRef, seconds: number): number {
+    const lock = this.device(ref);
+    if (seconds > 0) this.registration.set(lock.id, this.timer() + seconds * 1000);
+    else this.registration.delete(lock.id);
+    return this.registrationLeft(lock.id);
+  }
+
+  /** Whole seconds of tag registration mode left at the lock; 0 when it is off. */
+  tagRegistrationLeft(ref: LockRef): number {
+    return this.registrationLeft(this.device(ref).id);
+  }
+
+  private registrationLeft(lockId: string): number {
+    const until = this.registration.get(lockId);
+    if (until === undefined) return 0;
+    const left = until - this.timer();
+    if (left > 0) return Math.ceil(left / 1000);
+    this.registration.delete(lockId);
+    return 0;
+  }
+
+  /** What the reader gets from a credential in registration mode, or null when it reads nothing reportable. */
+  private readCard(presented: Presented): RegisteredTag | null {
+    const cred = normalizeCredential(presented);
+    const tag_number = cred.tagNumber !== undefined && /^\d{1,10}$/.test(cred.tagNumber) ? formatTagNumber(Number(cred.tagNumber)) : null;
+    if (cred.uid) return CARD_UID_LENGTHS.has(cred.uid.length) ? { card_uid: toHex(cred.uid).toUpperCase(), tag_number } : null;
+    if (tag_number === null) return null;
+    // A card known to the table reads with its recorded UID; any other with a stable simulated one.
+    const known = this.active?.table.tags.get(Number(tag_number))?.uid;
+    return { card_uid: toHex(known && CARD_UID_LENGTHS.has(known.length) ? known : simulatedCardUid(tag_number)).toUpperCase(), tag_number };
   }
 
   // ── Decisions and the doors ─────────────────────────────────────────────────────────────────────
@@ -409,12 +504,29 @@ export class SimulatedHub {
     return entry ? this.active!.evaluator.eomWindowAt(entry, t) : null;
   }
 
-  /** A tag (number, UID or both) at a lock's reader: decision, entry, and the opening or office-mode toggle. */
+  /**
+   * A tag (number, UID or both) at a lock's reader: decision, entry, and the opening or office-mode
+   * toggle. In tag registration mode (setTagRegistration) nothing is decided: the card is filed as a
+   * `tag_presented` event, the door stays as it is, and `outcome` is `registration`.
+   */
   presentTag(ref: LockRef, presented: Presented, opts: { at?: number; hold?: boolean } = {}): PresentResult {
     const lock = this.device(ref);
-    return this.act(opts.at, (at) => {
+    return this.act(opts.at, (at): PresentResult => {
+      if (this.registrationLeft(lock.id) > 0) {
+        const card = this.readCard(presented);
+        const decision: Denial & { reason: 'tag_registration' } = {
+          granted: false,
+          reason: 'tag_registration',
+          cause: null,
+          tagNumber: card?.tag_number ?? null,
+          cardUid: card?.card_uid ?? null,
+          userPk: null,
+          userFlags: 0,
+        };
+        return { outcome: 'registration', decision, registered: card, ...this.file(lock, card ? lock.registerTag(at, card) : []) };
+      }
       const { decision, events } = lock.present(this.ctx, presented, at, opts.hold ?? false);
-      return { decision, ...this.file(lock, events) };
+      return { outcome: 'decided', decision, registered: null, ...this.file(lock, events) };
     });
   }
 

@@ -53,6 +53,7 @@ export function entryDetailOf(reason: DenyReason): EntryDetail {
     case 'no_table':
     case 'outside_table_window':
     case 'lock_not_in_table':
+    case 'tag_registration': // never filed as an entry (the lock reports a tag_presented); listed so the mapping is total
       return 'no_access';
     default:
       return reason;
@@ -233,6 +234,14 @@ export class VirtualLock {
     const held = this.outbox;
     this.outbox = [];
     return { online: [this.incident(at, 'lock_online')], held };
+  }
+
+  /**
+   * A card at the reader while the lock is in tag registration mode: reported to the hub for enrolment,
+   * not decided. The door stays as it is (no release, no office-mode toggle) and no entry is logged.
+   */
+  registerTag(at: number, card: { card_uid: string; tag_number: string | null }): EventBody[] {
+    return [{ kind: 'tag_presented', time: at, lock_id: this.id, card_uid: card.card_uid, tag_number: card.tag_number }];
   }
 
   /** `throughPrivacy`: CLP's override of privacy mode, logged with detail `privacy_mode`. */

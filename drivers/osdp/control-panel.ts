@@ -36,7 +36,31 @@ export type SecureChannelConfig =
   /** Handshake with this SCBK: a provisioned hub. */
   | { scbk: Uint8Array; encrypt?: boolean }
   /** Handshake with SCBK-D: a hub in install mode, about to receive its key with `setKey`. */
-  | { installMode: true; encrypt?: boolean };
+  | { installMode: true; encrypt?: boolean }
+  /** Pick the key once the PD has named itself in osdp_CCRYPT (see KeyChooser). */
+  | { chooseKey: KeyChooser; encrypt?: boolean };
+
+/** What the CP knows of the PD when it has to pick a key: step 2 of the handshake, before anything is proven. */
+export interface KeyRequest {
+  /** The cUID the PD sent in osdp_CCRYPT (8 bytes): who it says it is. */
+  clientUid: Uint8Array;
+  /** The PD answered with SCBK-D: it is in install mode. */
+  installMode: boolean;
+}
+
+/**
+ * Chooses the key for one handshake. The CP always asks for the provisioned key (SCBK); a PD without one
+ * answers with SCBK-D and says so (`installMode`). `candidates` returns the keys to try, in order: the CP
+ * checks each against the PD's client cryptogram locally (no extra round trip) and goes on with the
+ * first that matches. In install mode only SCBK-D can match, so returning it accepts the PD in install
+ * mode and leaving it out refuses (`install_mode`); a provisioned PD that matches none of the keys is
+ * `key_mismatch`. Called at every handshake until `setKey` fixes the key. A throw fails the handshake.
+ */
+export interface KeyChooser {
+  candidates(request: KeyRequest): readonly Uint8Array[] | Promise<readonly Uint8Array[]>;
+  /** The handshake succeeded with this candidate (a copy), under that request. */
+  accepted?(key: Uint8Array, request: KeyRequest): void;
+}
 
 export interface ControlPanelOptions {
   link: ByteLink;
@@ -116,9 +140,11 @@ export class ControlPanel {
   readonly #onStateChange: ((state: LinkState, error: OsdpError | null) => void) | undefined;
   readonly #receiver: PacketReceiver;
 
-  /** The SCBK to handshake with, SCBK-D in install mode, or null for a plaintext link. */
+  /** The SCBK to handshake with, SCBK-D in install mode, or null for a plaintext link (or one whose key is chosen per handshake). */
   #scbk: Uint8Array | null;
   #installMode: boolean;
+  /** Picks the key at each handshake, until setKey fixes it. */
+  #chooser: KeyChooser | null;
   #state: LinkState = 'stopped';
   #lastError: OsdpError | null = null;
   #sqn: Sqn = 0;
@@ -149,7 +175,8 @@ export class ControlPanel {
     const sc = options.secureChannel;
     this.#encrypt = sc?.encrypt ?? true;
     this.#installMode = sc !== undefined && 'installMode' in sc;
-    this.#scbk = sc === undefined ? null : 'scbk' in sc ? checkedKey(sc.scbk) : SCBK_D.slice();
+    this.#chooser = sc !== undefined && 'chooseKey' in sc ? sc.chooseKey : null;
+    this.#scbk = sc === undefined || this.#chooser ? null : 'scbk' in sc ? checkedKey(sc.scbk) : SCBK_D.slice();
     this.#receiver = new PacketReceiver(this.#link, this.#clock, options.interCharacterTimeoutMs ?? DEFAULT_INTER_CHARACTER_TIMEOUT_MS, (p) =>
       this.#onPacket(p),
     );
@@ -223,6 +250,7 @@ export class ControlPanel {
       if (reply.code !== Reply.ACK) throw unexpectedReply(Command.KEYSET, reply);
       this.#scbk = key;
       this.#installMode = false;
+      this.#chooser = null;
       await this.#restart();
       return reply;
     }).then(() => undefined);
@@ -303,9 +331,10 @@ export class ControlPanel {
       const reply = await this.#transact(code, data, this.#encrypt);
       if (reply.code !== Reply.NAK) return reply;
       const reason = reply.data[0] ?? 0;
-      const recoverable = reason === NakReason.SEQ_NUM || (reason === NakReason.SC_COND && this.#scbk !== null);
+      const secureChannel = this.#scbk !== null || this.#chooser !== null;
+      const recoverable = reason === NakReason.SEQ_NUM || (reason === NakReason.SC_COND && secureChannel);
       if (!recoverable || restarts === MAX_RESTARTS_PER_COMMAND) {
-        const hint = reason === NakReason.SC_COND && this.#scbk === null ? '; the hub requires a secure channel' : '';
+        const hint = reason === NakReason.SC_COND && !secureChannel ? '; the hub requires a secure channel' : '';
         throw new OsdpError('nak', `the hub refused ${commandName(code)}: ${nakReasonText(reason)}${hint}`, { nakReason: reason });
       }
       await this.#restart();
@@ -324,11 +353,12 @@ export class ControlPanel {
     const id = await this.#exchange(this.#packet(0, Command.ID, Uint8Array.of(0x00)), 0, plaintextReply);
     this.#sqn = 0;
     if (id.code === Reply.PDID) this.#identity = id.data.slice();
-    if (this.#scbk) await this.#handshake(this.#scbk);
+    if (this.#scbk || this.#chooser) await this.#handshake();
   }
 
-  async #handshake(scbk: Uint8Array): Promise<void> {
-    const keyFlag = this.#installMode ? SCB_DEFAULT_KEY : SCB_PROVISIONED_KEY;
+  async #handshake(): Promise<void> {
+    const chooser = this.#chooser;
+    const keyFlag = this.#installMode && !chooser ? SCB_DEFAULT_KEY : SCB_PROVISIONED_KEY;
     const cpRandom = this.#random(8);
     const ccrypt = await this.#handshakeStep(Command.CHLNG, Scs.SCS_11, keyFlag, cpRandom);
     if (ccrypt.code === Reply.NAK) {
@@ -338,16 +368,42 @@ export class ControlPanel {
       throw new OsdpError('secure_channel_refused', `the hub refused the secure-channel challenge: ${nakReasonText(ccrypt.data[0] ?? 0)}`, { nakReason: ccrypt.data[0] });
     }
     if (ccrypt.code !== Reply.CCRYPT || ccrypt.scbType !== Scs.SCS_12 || ccrypt.data.length !== 32) throw unexpectedReply(Command.CHLNG, ccrypt);
-    if (keyFlag === SCB_PROVISIONED_KEY && ccrypt.scbData[0] === SCB_DEFAULT_KEY) {
-      throw new OsdpError('install_mode', 'the hub is still in install mode (it answered with the default key SCBK-D); provision it with setKey');
-    }
+    const pdUsedDefault = ccrypt.scbData[0] === SCB_DEFAULT_KEY;
     const pdRandom = ccrypt.data.subarray(8, 16);
-    const keys = deriveSessionKeys(scbk, cpRandom);
-    if (!sameBytes(clientCryptogram(keys, cpRandom, pdRandom), ccrypt.data.subarray(16, 32))) {
-      throw new OsdpError('key_mismatch', "the hub's secure-channel key is wrong: its client cryptogram does not match the key we hold for it");
+    const theirCryptogram = ccrypt.data.subarray(16, 32);
+    const matches = (key: Uint8Array) => sameBytes(clientCryptogram(deriveSessionKeys(key, cpRandom), cpRandom, pdRandom), theirCryptogram);
+    let scbk: Uint8Array;
+    let request: KeyRequest | null = null;
+    if (chooser) {
+      request = { clientUid: ccrypt.data.slice(0, 8), installMode: pdUsedDefault };
+      const candidates = (await chooser.candidates(request)).filter((k) => k.length === KEY_LENGTH);
+      if (this.#state === 'stopped') throw new OsdpError('stopped', 'the OSDP link was stopped');
+      if (pdUsedDefault && !candidates.some((k) => sameBytes(k, SCBK_D))) {
+        throw new OsdpError('install_mode', 'the hub is in install mode (it answered with the default key SCBK-D), and install mode was not accepted for it');
+      }
+      const found = candidates.find(matches);
+      if (!found) {
+        throw new OsdpError(
+          'key_mismatch',
+          candidates.length === 0
+            ? 'we hold no secure-channel key for this hub, and it is not in install mode'
+            : `the hub's secure-channel key is wrong: its client cryptogram matches none of the ${candidates.length} key(s) we hold for it`,
+        );
+      }
+      scbk = found.slice();
+    } else {
+      if (keyFlag === SCB_PROVISIONED_KEY && pdUsedDefault) {
+        throw new OsdpError('install_mode', 'the hub is still in install mode (it answered with the default key SCBK-D); provision it with setKey');
+      }
+      scbk = this.#scbk!;
+      if (!matches(scbk)) {
+        throw new OsdpError('key_mismatch', "the hub's secure-channel key is wrong: its client cryptogram does not match the key we hold for it");
+      }
     }
+    const keys = deriveSessionKeys(scbk, cpRandom);
     const ourCryptogram = serverCryptogram(keys, cpRandom, pdRandom);
-    const rmacI = await this.#handshakeStep(Command.SCRYPT, Scs.SCS_13, keyFlag, ourCryptogram);
+    // The SCRYPT says which key the cryptogram is under: the one the PD used.
+    const rmacI = await this.#handshakeStep(Command.SCRYPT, Scs.SCS_13, pdUsedDefault ? SCB_DEFAULT_KEY : SCB_PROVISIONED_KEY, ourCryptogram);
     if (rmacI.code === Reply.NAK) throw new OsdpError('secure_channel_refused', `the hub refused our cryptogram: ${nakReasonText(rmacI.data[0] ?? 0)}`, { nakReason: rmacI.data[0] });
     if (rmacI.code !== Reply.RMAC_I || rmacI.scbType !== Scs.SCS_14 || rmacI.data.length !== 16) throw unexpectedReply(Command.SCRYPT, rmacI);
     if (rmacI.scbData[0] !== 0x01) throw new OsdpError('key_mismatch', "the hub rejected our cryptogram: the hub's secure-channel key differs from ours");
@@ -355,6 +411,7 @@ export class ControlPanel {
       throw new OsdpError('key_mismatch', "the hub's initial R-MAC does not match: the hub's secure-channel key differs from ours");
     }
     this.#session = new SecureSession(keys, 'cp', rmacI.data);
+    if (chooser && request) chooser.accepted?.(scbk.slice(), request);
   }
 
   async #handshakeStep(code: number, scbType: number, keyFlag: number, data: Uint8Array): Promise<ReplyMessage & { scbType: number | null; scbData: Uint8Array }> {

@@ -2,7 +2,7 @@
 // key, the wrong key, install mode and KEYSET, tampered packets, an expired session.
 import { describe, expect, it } from 'vitest';
 import { Command, NakReason, Reply, Scs } from './codes.ts';
-import { ControlPanel, type ControlPanelOptions } from './control-panel.ts';
+import { ControlPanel, type ControlPanelOptions, type KeyRequest } from './control-panel.ts';
 import { crc16 } from './crc.ts';
 import { OsdpError } from './errors.ts';
 import type { ByteLink } from './link.ts';
@@ -10,6 +10,7 @@ import { decodePacket, type Packet } from './packet.ts';
 import { Peripheral, type CommandMessage, type PeripheralOptions } from './peripheral.ts';
 import { FakeClock } from './testing/fake-clock.ts';
 import { memoryLinkPair } from './testing/memory-link.ts';
+import { SCBK_D } from './secure-channel.ts';
 import { createRng } from './testing/prng.ts';
 
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
@@ -270,5 +271,100 @@ describe('secure channel between ControlPanel and Peripheral', () => {
     expect(error).toMatchObject({ code: 'nak', nakReason: NakReason.SC_COND });
     expect((error as Error).message).toMatch(/the hub requires a secure channel/);
     expect(t.handled.map((c) => c.code)).toEqual([Command.ID]);
+  });
+});
+
+describe('a key chosen once the PD has named itself (chooseKey)', () => {
+  const UID = text('HUB-0001');
+  function chooser(pick: (r: KeyRequest) => readonly Uint8Array[] | Promise<readonly Uint8Array[]>) {
+    const requests: KeyRequest[] = [];
+    const accepted: Array<{ key: Uint8Array; request: KeyRequest }> = [];
+    return {
+      requests,
+      accepted,
+      chooseKey: {
+        candidates: (r: KeyRequest) => {
+          requests.push(r);
+          return pick(r);
+        },
+        accepted: (key: Uint8Array, request: KeyRequest) => void accepted.push({ key, request }),
+      },
+    };
+  }
+
+  it('asks for the provisioned key, learns the cUID, and tries the candidates locally: one handshake, no extra round trip', async () => {
+    const c = chooser(() => [OTHER_KEY, KEY]);
+    const t = setup({ pd: { scbk: KEY, clientUid: UID, enforceSecure: true }, cp: { secureChannel: { chooseKey: c.chooseKey } } });
+    await t.connect();
+    expect(t.cp.state).toBe('online');
+    expect(t.cp.secure && t.pd.secureChannelActive).toBe(true);
+    expect(c.requests).toEqual([{ clientUid: UID, installMode: false }]);
+    expect(c.accepted).toEqual([{ key: KEY, request: { clientUid: UID, installMode: false } }]);
+    expect(t.wire.map((p) => [p.code, p.securityBlock?.data[0] ?? null])).toEqual([
+      [Command.ID, null],
+      [Command.CHLNG, 0x01],
+      [Command.SCRYPT, 0x01],
+    ]);
+    expect((await t.clock.run(t.cp.send(Command.MFG, text('hi')))).data).toEqual(text('hi'));
+  });
+
+  it('asks again at every new handshake (a session that expired), and accepts an answer given later (a Promise)', async () => {
+    const c = chooser(async () => {
+      await Promise.resolve();
+      return [KEY];
+    });
+    const t = setup({ pd: { scbk: KEY, clientUid: UID }, cp: { secureChannel: { chooseKey: c.chooseKey } } });
+    await t.connect();
+    await t.clock.advance(9000);
+    expect((await t.clock.run(t.cp.send(Command.POLL))).code).toBe(Reply.ACK);
+    expect(c.requests).toHaveLength(2);
+    expect(c.accepted).toHaveLength(2);
+  });
+
+  it('a PD in install mode is accepted only when SCBK-D is among the candidates; KEYSET then fixes the key', async () => {
+    const c = chooser((r) => (r.installMode ? [SCBK_D] : [KEY]));
+    const t = setup({ pd: { clientUid: UID }, cp: { secureChannel: { chooseKey: c.chooseKey } } });
+    await t.connect();
+    expect(t.cp.state).toBe('online');
+    expect(c.requests).toEqual([{ clientUid: UID, installMode: true }]);
+    expect(c.accepted[0]!.key).toEqual(SCBK_D);
+    // Asked for the SCBK, the PD said it used SCBK-D; the SCRYPT names the key actually used.
+    expect(t.wire.map((p) => [p.code, p.securityBlock?.data[0] ?? null])).toEqual([
+      [Command.ID, null],
+      [Command.CHLNG, 0x01],
+      [Command.SCRYPT, 0x00],
+    ]);
+    await t.clock.run(t.cp.setKey(KEY));
+    expect(t.pd.installMode).toBe(false);
+    expect(t.cp.secure && t.pd.secureChannelActive).toBe(true);
+    // The handshake right after KEYSET used the new key without asking.
+    expect(c.requests).toHaveLength(1);
+    expect(t.wire.filter((p) => p.code === Command.CHLNG)).toHaveLength(2);
+  });
+
+  it('refuses a PD in install mode when SCBK-D is not offered, before proving anything to it', async () => {
+    const c = chooser(() => [KEY]);
+    const t = setup({ pd: { clientUid: UID }, cp: { secureChannel: { chooseKey: c.chooseKey } } });
+    await t.connect();
+    expect(t.cp.lastError).toMatchObject({ code: 'install_mode' });
+    expect(t.cp.lastError?.message).toMatch(/in install mode .* install mode was not accepted for it/);
+    expect(t.wire.some((p) => p.code === Command.SCRYPT)).toBe(false);
+    expect(c.accepted).toEqual([]);
+  });
+
+  it('key_mismatch when none of the keys matches, or when there is none to try', async () => {
+    const wrong = chooser(() => [OTHER_KEY, SCBK_D]);
+    const t = setup({ pd: { scbk: KEY, clientUid: UID }, cp: { secureChannel: { chooseKey: wrong.chooseKey } } });
+    await t.connect();
+    expect(t.cp.lastError).toMatchObject({ code: 'key_mismatch' });
+    expect(t.cp.lastError?.message).toMatch(/matches none of the 2 key\(s\) we hold for it/);
+    expect(t.wire.some((p) => p.code === Command.SCRYPT)).toBe(false);
+    t.cp.stop();
+
+    const none = chooser(() => []);
+    const cp = t.makeCp({ secureChannel: { chooseKey: none.chooseKey } });
+    await t.connect(cp);
+    expect(cp.lastError).toMatchObject({ code: 'key_mismatch' });
+    expect(cp.lastError?.message).toMatch(/we hold no secure-channel key for this hub, and it is not in install mode/);
   });
 });

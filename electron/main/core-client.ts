@@ -4,6 +4,7 @@ import { utilityProcess, type UtilityProcess } from 'electron';
 import type { ErrorBody } from '../../core/contract/index.ts';
 import type { CoreToMain, MainToCore, ProgressMessage, ReadyMessage } from './core-protocol.ts';
 import type { Logger } from './log.ts';
+import { masterKeyMessage } from './master-key.ts';
 
 export type CallReply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 export type EventSink = (name: string, payload: unknown) => void;
@@ -22,6 +23,8 @@ export interface CoreClientOptions {
   log: Logger;
   /** The core stopped without being asked to (crash, fatal start-up error). */
   onExit: (reason: string) => void;
+  /** The installation's master key, unwrapped by main (master-key.ts); without it the core connects no hub. */
+  masterKey?: Uint8Array | null;
 }
 
 const UNAVAILABLE: ErrorBody = { code: 'unavailable', message: 'The Gatehouse core is not running' };
@@ -44,6 +47,8 @@ export class CoreClient {
       stdio: 'pipe',
       env: { ...process.env, GATEHOUSE_DATA_DIR: o.dataDir },
     });
+    // First message: parentPort holds it until the core listens (docs/desktop.md, Hubs and the master key).
+    if (o.masterKey) this.send(masterKeyMessage(o.masterKey));
     this.child.stdout?.on('data', (d: Buffer) => o.log.info(`core stdout: ${String(d).trimEnd()}`));
     this.child.stderr?.on('data', (d: Buffer) => o.log.warn(`core stderr: ${String(d).trimEnd()}`));
     let readyResolve!: (m: ReadyMessage) => void;

@@ -4,7 +4,12 @@
 // (core-protocol.ts); this process answers them through core-handler.ts.
 //
 // Environment (set by main): GATEHOUSE_DATA_DIR (the data folder), GATEHOUSE_OWNER_PASSWORD (optional:
-// the first owner's password; otherwise one is generated and main shows it once).
+// the first owner's password; otherwise one is generated and main shows it once), GATEHOUSE_HUB_TCP
+// (optional: LAN hubs, "host[:port]" separated by commas).
+//
+// Hubs (core-hubs.ts): USB hubs and LAN hubs are connected once main has sent the installation's master
+// key (a MasterKeyMessage, master-key.ts: main unwraps it with safeStorage, which this process cannot
+// reach). Without it the core runs without hubs.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessageEvent as PortMessageEvent } from 'electron';
@@ -15,7 +20,9 @@ import { runRetention } from '../../core/host/retention.ts';
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../../core/store/db.ts';
 import { createCoreHandler } from './core-handler.ts';
+import { hubTcpTargets, startCoreHubs, type CoreHubs } from './core-hubs.ts';
 import type { CoreToMain, MainToCore } from './core-protocol.ts';
+import { masterKeyFrom } from './master-key.ts';
 
 const HOUR = 3_600_000;
 
@@ -30,7 +37,10 @@ const log = (level: 'info' | 'warn' | 'error', message: string, extra?: unknown)
 
 let db: SiteDatabase | null = null;
 let unlock: (() => void) | null = null;
+let hubs: CoreHubs | null = null;
 let stopped = false;
+/** How long the hubs' sessions get to record their IQs offline before the database closes anyway. */
+const HUBS_STOP_MS = 2000;
 
 function shutdown(code: number): never {
   stopped = true;
@@ -40,6 +50,13 @@ function shutdown(code: number): never {
     unlock?.();
   }
   process.exit(code);
+}
+
+/** Ends the hub sessions (while the database is open: they record their IQs offline), then shuts down. */
+async function stopThenShutdown(code: number): Promise<never> {
+  stopped = true;
+  if (hubs) await Promise.race([hubs.stop(), new Promise((resolve) => setTimeout(resolve, HUBS_STOP_MS).unref())]);
+  return shutdown(code);
 }
 
 /** Audit retention now and hourly, with the access engine's tick (as the headless host does). */
@@ -66,8 +83,16 @@ try {
     const m = e.data as MainToCore | null;
     if (m && typeof m === 'object' && m.type === 'shutdown') {
       handler.close();
-      shutdown(0);
+      void stopThenShutdown(0);
+      return;
     }
+    const masterKey = masterKeyFrom(m);
+    if (masterKey) {
+      if (hubs || stopped) return log('warn', 'core: dropped a second master key');
+      hubs = startCoreHubs({ service, dataDir, masterKey, log, tcp: hubTcpTargets(process.env.GATEHOUSE_HUB_TCP) });
+      return;
+    }
+    if (stopped) return;
     handler.handle(m);
   });
   maintain(service);

@@ -1,6 +1,7 @@
 // Messages between main and the core's utility process (process.parentPort). Both ends are ours, but
 // the core still checks what it receives: main relays data that came from the renderer.
 import type { ErrorBody } from '../../core/contract/index.ts';
+import type { MasterKeyMessage } from './master-key.ts';
 
 /** A contract call on behalf of the window (token: the session's bearer token, null before sign-in). */
 export interface CallMessage {
@@ -55,7 +56,7 @@ export interface ShutdownMessage {
   type: 'shutdown';
 }
 
-export type MainToCore = CallMessage | SubscribeMessage | UnsubscribeMessage | ExportMessage | CancelMessage | ShutdownMessage;
+export type MainToCore = CallMessage | SubscribeMessage | UnsubscribeMessage | ExportMessage | CancelMessage | ShutdownMessage | MasterKeyMessage;
 
 export type ReplyMessage = { type: 'reply'; id: number } & ({ ok: true; result: unknown } | { ok: false; error: ErrorBody });
 

@@ -2,10 +2,11 @@
 // app:// origin, starts the core in a utility process (core-client.ts → core-process.ts), and relays
 // validated IPC between the two (ipc.ts). It never opens the database itself.
 import { join } from 'node:path';
-import { app, BrowserWindow, clipboard, dialog, ipcMain, protocol, session } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, protocol, safeStorage, session } from 'electron';
 import { CoreClient } from './core-client.ts';
 import { registerIpc } from './ipc.ts';
 import { createLogger, logFileIn } from './log.ts';
+import { loadDesktopMasterKey } from './master-key.ts';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, createAppProtocolHandler } from './protocol.ts';
 import { hardenSession, hardenWebContents } from './security.ts';
 import { createMainWindow, focusWindow } from './window.ts';
@@ -68,11 +69,19 @@ export function main(): void {
       session.defaultSession.protocol.handle(APP_SCHEME, createAppProtocolHandler(paths.rendererDir));
 
       const dataDir = process.env.GATEHOUSE_DATA_DIR || app.getPath('userData');
+      // safeStorage is main's only: main unwraps the master key the hub keys are sealed under, the core gets it.
+      let masterKey: Uint8Array | null = null;
+      try {
+        masterKey = loadDesktopMasterKey({ safeStorage, dataDir, log });
+      } catch (e) {
+        log.error(`hubs: ${(e as Error).message}; no hub is connected until this is fixed`);
+      }
       let started = false;
       const client = new CoreClient({
         modulePath: paths.coreProcess,
         dataDir,
         log,
+        masterKey,
         onExit: (reason) => {
           if (!started) return; // reported below, where ready rejects
           dialog.showErrorBox('Gatehouse stopped', `The Gatehouse core stopped: ${reason}\n\nDetails are in ${log.file}.`);

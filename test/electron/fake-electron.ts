@@ -1,6 +1,7 @@
 // A stand-in for the `electron` module (whose binary is not installed here), for
 // vi.mock('electron', () => createFakeElectron()). It records what main does with it: windows and their
 // options, IPC handlers, session handlers, protocol registrations, forked utility processes.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,37 @@ export class FakeIpcMain {
   }
 }
 
+/**
+ * Electron's safeStorage (main process only): "encrypts" with a secret of this fake, so a blob made by
+ * one fake (another user, another computer) does not decrypt in another. `available` and `backend` are
+ * test controls (isEncryptionAvailable, getSelectedStorageBackend on Linux).
+ */
+export class FakeSafeStorage {
+  available = true;
+  backend = 'gnome_libsecret';
+  readonly #secret = randomBytes(32);
+  isEncryptionAvailable() {
+    return this.available;
+  }
+  getSelectedStorageBackend() {
+    return this.backend;
+  }
+  encryptString(plainText: string): Buffer {
+    if (!this.available) throw new Error('Encryption is not available.');
+    return Buffer.concat([Buffer.from('v10'), this.#xor(Buffer.from(`ok:${plainText}`, 'utf8'))]);
+  }
+  decryptString(encrypted: Buffer): string {
+    if (!this.available) throw new Error('Decryption is not available.');
+    const body = this.#xor(encrypted.subarray(3));
+    const text = body.toString('utf8');
+    if (!encrypted.subarray(0, 3).equals(Buffer.from('v10')) || !text.startsWith('ok:')) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+    return text.slice(3);
+  }
+  #xor(b: Buffer): Buffer {
+    return Buffer.from(b.map((x, i) => x ^ this.#secret[i % this.#secret.length]!));
+  }
+}
+
 export function createFakeElectron() {
   FakeBrowserWindow.instances = [];
   let resolveReady!: () => void;
@@ -163,6 +195,7 @@ export function createFakeElectron() {
         return child;
       }),
     },
+    safeStorage: new FakeSafeStorage(),
     contextBridge: { exposeInMainWorld: vi.fn() },
     ipcRenderer: { invoke: vi.fn(async () => ({ ok: true, result: null })), send: vi.fn(), on: vi.fn(), removeListener: vi.fn() },
   };

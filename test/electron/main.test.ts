@@ -1,6 +1,6 @@
 // The main process against a fake Electron: how it starts (single instance, sandbox, app:// scheme),
 // the window it makes, the core it forks and how it talks to it, and how it stops.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -74,6 +74,30 @@ describe('start-up', () => {
     expect(core.modulePath).toMatch(/core-process\.js$/);
     expect(core.options).toMatchObject({ serviceName: 'Gatehouse core', env: expect.objectContaining({ GATEHOUSE_DATA_DIR: dirs[1] }) });
     expect(FakeBrowserWindow.instances).toHaveLength(0);
+    core.emit('message', { type: 'ready', dataDir: dirs[1], created: false, generatedPassword: null });
+    await tick();
+    expect(FakeBrowserWindow.instances).toHaveLength(1);
+  });
+
+  it('unwraps the master key with safeStorage and hands it to the core as its first message', async () => {
+    const electron = await boot();
+    electron.app.fireReady();
+    await tick();
+    const core = electron.utilityProcess.forked[0]!;
+    const file = JSON.parse(readFileSync(join(dirs[1]!, 'master.key'), 'utf8')) as { protection: string; key: string };
+    expect(file.protection).toBe('electron-safe-storage');
+    const key = electron.safeStorage.decryptString(Buffer.from(file.key, 'base64'));
+    expect(core.posted[0]).toEqual({ type: 'master-key', key });
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+  });
+
+  it('starts without hubs, saying why, when the master key cannot be unwrapped', async () => {
+    const electron = await boot((e) => void (e.safeStorage.available = false));
+    writeFileSync(join(dirs[1]!, 'master.key'), JSON.stringify({ format: 'gatehouse-master-key', version: 1, protection: 'electron-safe-storage', key: 'AAAA' }), { mode: 0o600 });
+    electron.app.fireReady();
+    await tick();
+    const core = electron.utilityProcess.forked[0]!;
+    expect(core.posted).toEqual([]);
     core.emit('message', { type: 'ready', dataDir: dirs[1], created: false, generatedPassword: null });
     await tick();
     expect(FakeBrowserWindow.instances).toHaveLength(1);

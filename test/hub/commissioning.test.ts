@@ -50,6 +50,10 @@ describe('commissioning a hub through the contract', () => {
     const unclaimed = await until('the hub to be listed as unclaimed', () => svc.run(actor, 'hubs.list', {}).find((h) => h.state === 'unclaimed'));
     expect(unclaimed).toMatchObject({ address: client.address, mac: '02-00-5E-10-00-99', serial: 'IQ-ANNEX-1', iq_id: null });
 
+    // "Which one is it?": the hub flashes and beeps.
+    await svc.runAsync(actor, 'hubs.identify', { address: client.address, seconds: 10 });
+    expect([firmware.identifying, firmware.beeps]).toEqual([true, 3]);
+
     // Claim it for a new IQ: it gets the zone's clock and the IQ's table.
     const iq = svc.run(actor, 'hubs.claim', { address: client.address, customer_reference: 'Annex IQ', time_zone: 'Europe/Amsterdam' });
     expect(iq).toMatchObject({ mac: '02-00-5E-10-00-99', serial: 'IQ-ANNEX-1' });

@@ -13,7 +13,7 @@ import { later } from '../later.ts';
 import { must } from './common.ts';
 import { hardwareHandlers } from './hardware.ts';
 
-type Names = 'hubs.list' | 'hubs.claim' | 'hubs.locks.list' | 'hubs.locks.pair' | 'hubs.locks.unpair' | 'locks.tag_registration';
+type Names = 'hubs.list' | 'hubs.claim' | 'hubs.identify' | 'hubs.locks.list' | 'hubs.locks.pair' | 'hubs.locks.unpair' | 'locks.tag_registration';
 
 export function devicesOf(ctx: Pick<QueryContext, 'service'>): DeviceManager {
   const d = ctx.service.devices;
@@ -58,6 +58,17 @@ export const hubHandlers: HandlerGroup<Names> = {
     updateIq(ctx.db, after);
     ctx.log({ target_type: 'iq', target_id: before.id, before: { mac: before.mac, time_zone: before.time_zone }, after: { mac: after.mac, time_zone: after.time_zone, address: input.address } });
     return after;
+  },
+
+  'hubs.identify'(ctx, { address, seconds }) {
+    const devices = devicesOf(ctx);
+    devices.byAddress(address);
+    // Nothing changes on the site; the log still says who made which hub blink.
+    ctx.log({ target_type: 'iq', target_id: null, after: { identify: address, seconds } });
+    return later(async () => {
+      await devices.onAddress(address, 'Identifying the hub', (c) => c.identifyBlink(seconds));
+      return { address };
+    });
   },
 
   'hubs.locks.list'(ctx, { iq_id }) {

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { migration0010 } from './0010-initial.ts';
 import { migration0020 } from './0020-audit-trail.ts';
 import { migration0030 } from './0030-people-search.ts';
+import { migration0040 } from './0040-hub-keys.ts';
 
 export interface Migration {
   version: number;
@@ -12,7 +13,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030, migration0040];
 
 for (let i = 1; i < MIGRATIONS.length; i++) {
   if (MIGRATIONS[i]!.version <= MIGRATIONS[i - 1]!.version) {

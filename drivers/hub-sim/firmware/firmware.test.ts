@@ -104,6 +104,19 @@ describe('over USB (openUsbHub on the fake bus)', () => {
     expect(rows[1]).toMatchObject({ event_category: 'manual_office_mode', event_detail: 'start', access_by: 'remote', actor_name: 'bob', lock_id: 'front' });
   });
 
+  it('a card UID the wire cannot carry is left out of its entry, and the events behind it still flow', async () => {
+    const fw = makeFirmware({ t0: T0 });
+    const client = keep(await usbBench(fw).connect());
+    await pushTable(client, fw.utcNow());
+    fw.hub.presentTag('office', Uint8Array.of(1, 2, 3, 4, 5));
+    fw.hub.presentTag('office', Uint8Array.of(1, 2, 3, 4));
+    const store = new EventStore();
+    await drain(client, store);
+    const rows = [...store.rows.values()];
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => 'event_category' in r && r.event_category === 'lock_rejected')).toBe(true);
+  });
+
   it('refuses a wrong secure-channel key clearly, and answers nothing of the IQ protocol in plaintext', async () => {
     const fw = makeFirmware({ t0: T0 });
     const bench = usbBench(fw);
@@ -240,5 +253,89 @@ describe('over TCP', () => {
     const bench = await tcpBench(makeFirmware({ t0: T0 }));
     cleanups.push(() => bench.server.close());
     await expect(bench.connect(OTHER_KEY)).rejects.toMatchObject({ code: 'secure_channel' });
+  });
+});
+
+describe('tag registration (TAG_REGISTRATION → tag_presented → tags_presented)', () => {
+  const statusOf = async (client: IqHubClient, lockId: string) => (await client.lockStatuses()).find((l) => l.lock_id === lockId);
+
+  it('over USB: presented cards are filed, not decided, survive a reboot and arrive as tags_presented', async () => {
+    // An RTC that stands still unless the test moves it: event times are exact.
+    const rtc = { now: T0 };
+    const fw = makeFirmware({ t0: T0, now: () => rtc.now });
+    const bench = usbBench(fw);
+    const client = keep(await bench.connect());
+    await pushTable(client, fw.utcNow());
+
+    await expect(client.startTagRegistration('front', 60)).resolves.toEqual({ lock_id: 'front', remaining_s: 60 });
+    expect(await statusOf(client, 'front')).toMatchObject({ tag_registration: true });
+    expect(await statusOf(client, 'office')).toMatchObject({ tag_registration: false });
+
+    const known = fw.hub.presentTag('front', { tagNumber: '5000', uid: Uint8Array.of(0x04, 0x5e, 0x21, 0x9a, 0x3b, 0x70, 0x80) });
+    expect(known).toMatchObject({ outcome: 'registration', decision: { granted: false, reason: 'tag_registration' }, registered: { card_uid: '045E219A3B7080', tag_number: '0000005000' } });
+    expect(known.events).toHaveLength(1);
+    // A tag that would open the door does not open it while the lock registers.
+    const granted = fw.hub.presentTag('front', Uint8Array.of(0xde, 0xad, 0xbe, 0xef));
+    expect(granted.events).toMatchObject([{ kind: 'tag_presented', card_uid: 'DEADBEEF', tag_number: null }]);
+    expect(fw.hub.lockStatus('front').locked_state).toBe('locked');
+
+    // The events are on flash before the host fetched them; the mode itself was RAM only.
+    bench.usb.reboot();
+    const again = keep(await bench.connect());
+    expect(await statusOf(again, 'front')).toMatchObject({ tag_registration: false });
+    const batch = await again.fetchEvents(16);
+    const epoch = fw.hub.eventStatus().epoch;
+    const time = new Date(T0).toISOString();
+    expect(batch).toMatchObject({ entries: [], incidents: [], last_id: 2, more: false });
+    expect(batch.tags_presented).toEqual([
+      { event_id: eventId(epoch, 1), time, lock_id: 'front', card_uid: '045E219A3B7080', tag_number: '0000005000' },
+      { event_id: eventId(epoch, 2), time, lock_id: 'front', card_uid: 'DEADBEEF', tag_number: null },
+    ]);
+    await again.ackEvents(batch.last_id!);
+    expect(fw.hub.eventStatus()).toMatchObject({ ackedUpTo: 2, newestId: 2, stored: 0 });
+
+    // The mode is over: the same lock decides again.
+    expect(fw.hub.presentTag('front', '1001')).toMatchObject({ outcome: 'decided', decision: { granted: true } });
+    const next = await again.fetchEvents(16);
+    expect(next).toMatchObject({ tags_presented: [], entries: [{ event_id: eventId(epoch, 3), event_category: 'lock_opened', lock_id: 'front' }] });
+  });
+
+  it('over TCP: the mode ends at its timeout on the RTC or when stopped with 0; then cards are decided again', async () => {
+    const rtc = { now: T0 };
+    const fw = makeFirmware({ t0: T0, now: () => rtc.now });
+    const bench = await tcpBench(fw);
+    cleanups.push(() => bench.server.close());
+    const client = keep(await bench.connect());
+    await pushTable(client, fw.utcNow());
+
+    await client.startTagRegistration('office', 15);
+    expect(fw.hub.presentTag('office', '1001').outcome).toBe('registration');
+    rtc.now += 10_000;
+    // A second card in the same mode; a repeat of the command restarts the same timeout.
+    expect(fw.hub.presentTag('office', '1002').outcome).toBe('registration');
+    await expect(client.startTagRegistration('office', 15)).resolves.toMatchObject({ remaining_s: 15 });
+    rtc.now += 14_000;
+    expect(await statusOf(client, 'office')).toMatchObject({ tag_registration: true });
+    rtc.now += 1_000;
+    expect(await statusOf(client, 'office')).toMatchObject({ tag_registration: false });
+    expect(fw.hub.presentTag('office', '1001')).toMatchObject({ outcome: 'decided', decision: { granted: true } });
+
+    await client.startTagRegistration('office', 3600);
+    expect(fw.hub.presentTag('office', '1001').outcome).toBe('registration');
+    await expect(client.startTagRegistration('office', 0)).resolves.toMatchObject({ remaining_s: 0 });
+    expect(fw.hub.presentTag('office', '1002')).toMatchObject({ outcome: 'decided', decision: { granted: false, reason: 'blocked' } });
+
+    const batch = await client.fetchEvents(16);
+    expect(batch.tags_presented.map((t) => [t.lock_id, t.tag_number])).toEqual([
+      ['office', '0000001001'],
+      ['office', '0000001002'],
+      ['office', '0000001001'],
+    ]);
+    // A card presented by number alone reads with a stable UID (the simulator's, the table holding none).
+    expect(batch.tags_presented[0]!.card_uid).toBe('474800000003E9');
+    expect(batch.entries.map((e) => [e.event_category, e.event_detail])).toEqual([
+      ['lock_opened', null],
+      ['lock_rejected', 'blocked'],
+    ]);
   });
 });

@@ -8,13 +8,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../../osdp/clock.ts';
 import { Command, NakReason, Reply } from '../../osdp/codes.ts';
+import { decodeBeeps, decodeFlashMs } from '../../osdp/indication.ts';
 import type { ByteLink } from '../../osdp/link.ts';
 import { MAX_PACKET_LENGTH } from '../../osdp/packet.ts';
 import { Peripheral, type CommandMessage, type HandlerReply } from '../../osdp/peripheral.ts';
-import { COMMANDS, FT_TYPES, LIMITS, OSDP, SUPPORTED_VERSIONS, VENDOR_CODE, type CommandType, type ErrorCode, type FtKind } from '../../iq/codes.ts';
+import { CARD_UID_LENGTHS, COMMANDS, FT_TYPES, LIMITS, OSDP, SUPPORTED_VERSIONS, VENDOR_CODE, type CommandType, type ErrorCode, type FtKind } from '../../iq/codes.ts';
 import { decodeFileTransfer, encodeFtStat, FT_STATUS, maxFragmentSize, type FileTransfer } from '../../iq/file-transfer.ts';
 import type { CommandOf, HubEvent as WireEvent, IqCommand, IqReply, LockCommandFields, LockStatus as WireLockStatus, PairedLock, ReplyOf, TableVersion } from '../../iq/messages.ts';
 import { decodeCommand, encodeReply, errorReplyFor } from '../../iq/mfg.ts';
+import { clientUidForMac } from '../../iq/host/keys.ts';
 import type { HubEvent } from '../events.ts';
 import { MemoryFlash, PowerLossError, type FlashMedium } from '../flash.ts';
 import { HubError, SimulatedHub, type HubOptions } from '../hub.ts';
@@ -36,8 +38,8 @@ const NONCE_VALID_S = 60;
 
 export interface FirmwareOptions {
   flash?: FlashMedium;
-  /** SimulatedHub options other than flash and clock (the firmware owns the clock: SET_TIME moves it). */
-  hub?: Omit<HubOptions, 'flash' | 'clock'>;
+  /** SimulatedHub options other than flash, clock and timer (the firmware owns the clock: SET_TIME moves it; the timer is the RTC). */
+  hub?: Omit<HubOptions, 'flash' | 'clock' | 'timer'>;
   /** The board's free-running RTC, epoch ms; SET_TIME stores an offset to it. Default Date.now. */
   now?: () => number;
   /** OSDP timing (session timeout, inter-character timeout). Default the system clock. */
@@ -108,7 +110,6 @@ export class HubFirmware {
   #bootedAt = 0;
   #clockSetSinceBoot = false;
   #announced = 0;
-  #registration = new Map<number, number>();
   #nonce: { bytes: Uint8Array; until: number } | null = null;
 
   constructor(o: FirmwareOptions = {}) {
@@ -123,9 +124,20 @@ export class HubFirmware {
     this.signalDbm = o.signalDbm === undefined ? -61 : o.signalDbm;
     this.receiveSize = o.receiveSize ?? MAX_PACKET_LENGTH;
     this.maxFileSize = o.maxFileSize ?? 1 << 22;
-    this.hub = new SimulatedHub({ ...o.hub, flash: this.#medium, clock: () => this.utcNow() });
+    // Tag registration counts down on the RTC (in the hub's RAM), so SET_TIME does not stretch or cut it.
+    this.hub = new SimulatedHub({ ...o.hub, flash: this.#medium, clock: () => this.utcNow(), timer: () => this.#now() });
     if (o.factoryKey && !this.hub.getKey(SCBK_KEY)) this.hub.setKey(SCBK_KEY, o.factoryKey);
     this.#loadOwn();
+  }
+
+  /** Until when (RTC ms) the LED flashes to show which hub this is (osdp_LED, temporary state); RAM only. */
+  identifyingUntil = 0;
+  /** Beeps sounded since power-up (osdp_BUZ). */
+  beeps = 0;
+
+  /** The LED flashes now: an installer asked this hub to show itself. */
+  get identifying(): boolean {
+    return this.#now() < this.identifyingUntil;
   }
 
   /** The hub's clock: the RTC corrected by the last SET_TIME. */
@@ -146,6 +158,16 @@ export class HubFirmware {
     return this.hub.getKey(SCBK_KEY);
   }
 
+  /**
+   * The installer's reset to install mode (a button held at power-up on a real hub): the hub forgets its
+   * secure-channel key and takes SCBK-D again, so a host can commission it anew. Unlike FACTORY_RESET it
+   * keeps the table, pairings and events. Takes effect from the next link: restart the hub (reboot() of
+   * usb-device or tcp-server) as a real one would.
+   */
+  resetToInstallMode(): void {
+    this.hub.deleteKey(SCBK_KEY);
+  }
+
   /** The hub's end of a new link (a USB enumeration, a TCP connection): a fresh OSDP session on it. */
   attach(link: ByteLink): Peripheral {
     const scbk = this.scbk ?? undefined;
@@ -156,7 +178,8 @@ export class HubFirmware {
       random: this.#random,
       scbk,
       enforceSecure: scbk !== undefined,
-      clientUid: sha256(enc.encode(this.serial)).subarray(0, 8),
+      // docs/iq-protocol.md, Keys: the cUID names the hub's MAC, so the host can pick its key before the channel is up.
+      clientUid: clientUidForMac(this.mac),
       // On flash before the PD acknowledges the key: a KEYSET the host saw acknowledged survives a power cut.
       onKeyChange: (k) => this.hub.setKey(SCBK_KEY, k),
       handler: (cmd) => this.handle(cmd),
@@ -187,7 +210,6 @@ export class HubFirmware {
     this.#bootedAt = this.#now();
     this.#clockSetSinceBoot = false;
     this.#announced = 0;
-    this.#registration.clear();
     this.#nonce = null;
     this.#noteIndices();
   }
@@ -222,6 +244,18 @@ export class HubFirmware {
         return { code: Reply.PDCAP, data: Uint8Array.of(8, 1, 0, 9, 1, 1, 10, this.receiveSize & 0xff, this.receiveSize >> 8) };
       case Command.POLL:
         return this.#poll();
+      case Command.LED: {
+        const ms = decodeFlashMs(cmd.data);
+        if (ms === null) return { code: Reply.NAK, data: Uint8Array.of(NakReason.CMD_LEN) };
+        if (ms > 0) this.identifyingUntil = this.#now() + ms;
+        return { code: Reply.ACK };
+      }
+      case Command.BUZ: {
+        const beeps = decodeBeeps(cmd.data);
+        if (beeps === null) return { code: Reply.NAK, data: Uint8Array.of(NakReason.CMD_LEN) };
+        this.beeps += beeps;
+        return { code: Reply.ACK };
+      }
       case OSDP.MFG:
       case OSDP.FILETRANSFER:
         // docs/iq-protocol.md: nothing of the IQ protocol runs in plaintext.
@@ -354,7 +388,7 @@ export class HubFirmware {
       intrusion: s.intrusion_alarm,
       tamper: s.tamper,
       privacy_mode: s.privacy_mode,
-      tag_registration: this.#registrationLeft(index) > 0,
+      tag_registration: s.tag_registration_s > 0,
       battery: s.battery_level,
       // The bolt and the office mode are separate on the wire.
       lock_state: s.locked_state === 'locked' ? 'locked' : 'unlocked',
@@ -443,16 +477,10 @@ export class HubFirmware {
     return result(false);
   }
 
-  #registrationLeft(index: number): number {
-    const until = this.#registration.get(index);
-    return until === undefined ? 0 : Math.max(0, Math.ceil((until - this.#now()) / 1000));
-  }
-
+  /** The mode lives in the hub (presentTag files `tag_presented` while it lasts); an unpaired index throws unknown_lock → not_paired. */
   #tagRegistration(cmd: CommandOf<'tag_registration'>): IqReply {
-    this.hub.lockStatus(cmd.lock_index);
-    if (cmd.timeout_s === 0) this.#registration.delete(cmd.lock_index);
-    else this.#registration.set(cmd.lock_index, this.#now() + cmd.timeout_s * 1000);
-    return { type: 'tag_registration_set', lock_index: cmd.lock_index, remaining_s: this.#registrationLeft(cmd.lock_index) };
+    const remaining_s = this.hub.setTagRegistration(cmd.lock_index, cmd.timeout_s);
+    return { type: 'tag_registration_set', lock_index: cmd.lock_index, remaining_s };
   }
 
   #factoryReset(cmd: CommandOf<'factory_reset'>): IqReply {
@@ -469,7 +497,6 @@ export class HubFirmware {
     this.#state = freshState();
     this.#staged = null;
     this.#announced = 0;
-    this.#registration.clear();
     if (this.#onRestart) this.#clock.setTimeout(this.#onRestart, 20);
     return { type: 'factory_reset_done' };
   }
@@ -494,6 +521,7 @@ export class HubFirmware {
     const lock_index = e.lock_id === null ? 0 : (this.#state.indices[e.lock_id] ?? this.#indexOf(e.lock_id));
     const base = { id: e.id, time_ms: Math.max(0, Math.floor(e.time)), clock_valid: this.#state.rtcOffsetMs !== null, lock_index };
     if (e.kind === 'incident') return { ...base, kind: 'incident', incident_type: e.incident_type };
+    if (e.kind === 'tag_presented') return { ...base, kind: 'tag_presented', card_uid: Buffer.from(e.card_uid, 'hex'), tag_number: e.tag_number };
     return {
       ...base,
       kind: 'entry',
@@ -501,7 +529,9 @@ export class HubFirmware {
       event_detail: e.event_detail,
       access_by: e.access_by,
       tag_number: e.tag_number,
-      card_uid: e.card_uid ? Buffer.from(e.card_uid, 'hex') : null,
+      // A reader only yields 4-, 7- or 10-byte UIDs; one the control API made up that the wire cannot
+      // carry is left out rather than wedging every later FETCH_EVENTS on an encoding error.
+      card_uid: e.card_uid && (CARD_UID_LENGTHS as readonly number[]).includes(e.card_uid.length / 2) ? Buffer.from(e.card_uid, 'hex') : null,
       actor: e.actor_name,
     };
   }

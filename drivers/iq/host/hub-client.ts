@@ -12,7 +12,8 @@
 // - The client ends for good when its stream closes, when the hub's key is wrong, or when the hub has not
 //   answered for a while; onClose listeners hear it once.
 import { systemClock, type Clock, type Timer } from '../../osdp/clock.ts';
-import { Command, Reply, replyName } from '../../osdp/codes.ts';
+import { Command, commandName, Reply, replyName } from '../../osdp/codes.ts';
+import { encodeBeeps, encodeTemporaryFlash } from '../../osdp/indication.ts';
 import { ControlPanel, type ControlPanelOptions, type LinkState, type ReplyMessage, type SecureChannelConfig } from '../../osdp/control-panel.ts';
 import { OsdpError, type OsdpErrorCode } from '../../osdp/errors.ts';
 import type { ByteLink } from '../../osdp/link.ts';
@@ -346,6 +347,18 @@ export class IqHubClient {
       const { lock_index: _, ...rest } = l;
       return [{ lock_id: lock.lock_id, ...rest }];
     });
+  }
+
+  /** Makes the hub show itself (osdp_LED flashing green/amber for `seconds`, three beeps by osdp_BUZ). */
+  async identifyBlink(seconds: number): Promise<void> {
+    const forMs = Math.min(Math.max(seconds, 1), 600) * 1000;
+    for (const [code, data] of [
+      [Command.LED, encodeTemporaryFlash({ onMs: 300, offMs: 300, on: 'green', off: 'amber', forMs })],
+      [Command.BUZ, encodeBeeps({ count: 3, onMs: 200, offMs: 200 })],
+    ] as const) {
+      const reply = await this.#send(code, data, false);
+      if (reply.code !== Reply.ACK) throw new IqHubError('protocol', `the hub answered ${commandName(code)} with ${replyName(reply.code)} instead of osdp_ACK`);
+    }
   }
 
   /** Pairs a lock by radio address; `serial` empty skips the hub's serial check. Pairing again is harmless. */
