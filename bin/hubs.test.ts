@@ -281,6 +281,22 @@ describe('createHubs and the master key', () => {
     expect(firmware.scbk).toBeNull();
   });
 
+  it('a USB hub still plugged in whose link could not be made is tried again, without a replug', async () => {
+    const dir = tempDir();
+    const firmware = installModeHub();
+    const bench = usbBench(firmware);
+    // Another program holds the device at first (as a stray libusb tool would), then lets go.
+    for (let i = 0; i < 3; i++) bench.usb.device.failNext('open', new Error('LIBUSB_ERROR_BUSY: Resource busy'));
+    const lines: string[] = [];
+    const hubs = createHubs({ dataDir: dir, log: (l) => void lines.push(l), usb: { load: () => Promise.resolve(bench.bus) }, pollIntervalMs: 200 });
+    const m = manager();
+    cleanups.push(hubs.attach(m.manager, serviceOn(site())));
+    await until(() => m.attached.length === 1, 'the hub attached on a later try', 8000);
+    // Each failed try is logged, then tried again after 1 s, 2 s, … while the hub stays plugged in.
+    expect(lines.filter((l) => l.includes('Resource busy')).length).toBeGreaterThanOrEqual(1);
+    expect(firmware.scbk).not.toBeNull();
+  });
+
   it('takes a given master key (the desktop app) and writes no key file', async () => {
     const dir = tempDir();
     const firmware = installModeHub();

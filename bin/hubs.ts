@@ -37,6 +37,8 @@ import { loadUsbModule } from '../drivers/transport/usb-module.ts';
 import type { UsbDevice, UsbModule } from '../drivers/transport/webusb-types.ts';
 
 const TCP_RETRY_MIN_MS = 1000;
+const USB_RETRY_MIN_MS = 1000;
+const USB_RETRY_MAX_MS = 60_000;
 const TCP_RETRY_MAX_MS = 60_000;
 
 export interface HubsOptions {
@@ -295,6 +297,22 @@ function watchUsbHubs(
 ): () => Promise<void> {
   let stopped = false;
   const opening = new Set<ByteStream>();
+  // A hub still plugged in whose link ended (the client gave up on a hub gone quiet, a refused key, a
+  // failed open) is opened again with backoff, as a LAN hub is; a replug starts afresh.
+  const plugged = new Set<UsbDevice>();
+  const delays = new Map<UsbDevice, number>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const retryLater = (device: UsbDevice) => {
+    if (stopped || !plugged.has(device)) return;
+    const delay = delays.get(device) ?? USB_RETRY_MIN_MS;
+    delays.set(device, Math.min(delay * 2, USB_RETRY_MAX_MS));
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (!stopped && plugged.has(device)) void open(device);
+    }, delay);
+    t.unref?.();
+    timers.add(t);
+  };
   const open = async (device: UsbDevice) => {
     const address = o.address(device);
     let stream: ByteStream | null = null;
@@ -306,18 +324,34 @@ function watchUsbHubs(
       await o.beforeAttach?.(client);
       opening.delete(stream);
       if (stopped) return void (await client.close());
+      delays.delete(device);
+      client.onClose(() => retryLater(device));
       manager.attach(client);
     } catch (e) {
       if (stream) opening.delete(stream);
       await stream?.close().catch(() => {});
-      if (!stopped) o.log(`[${logLevel(e)}] hub ${address}: ${(e as Error).message}`);
+      if (!stopped && plugged.has(device)) {
+        o.log(`[${logLevel(e)}] hub ${address}: ${(e as Error).message}`);
+        retryLater(device);
+      }
     }
   };
-  // An unplugged hub's stream closes by itself and its session ends with it; a replug is a new attach.
-  const watch = watchHubs(bus, { attach: (d) => void open(d), detach: () => {}, error: (e) => o.log(`[warn] USB: ${(e as Error).message}`) });
+  const watch = watchHubs(bus, {
+    attach: (d) => {
+      plugged.add(d);
+      delays.delete(d);
+      void open(d);
+    },
+    detach: (d) => {
+      plugged.delete(d);
+      delays.delete(d);
+    },
+    error: (e) => o.log(`[warn] USB: ${(e as Error).message}`),
+  });
   return async () => {
     stopped = true;
     watch.stop();
+    for (const t of timers) clearTimeout(t);
     await Promise.allSettled([...opening].map((s) => s.close()));
   };
 }

@@ -195,7 +195,7 @@ describe('serve --demo with simulated hubs', () => {
   it('keeps a LAN hub (--hub-tcp) connected: in step, and back in step after its connection drops', async () => {
     const dir = tempDir();
     const mac = DEMO_IQS[0].mac;
-    // SCBK-D, as bin/hubs.ts expects for now: no factory key, install mode.
+    // No factory key: the hub starts in install mode and Gatehouse gives it its own key (KEYSET).
     const firmware = new HubFirmware({ mac: parseAddress(mac)!, serial: 'LAN-1', factoryKey: null });
     const server = await startTcpHub(firmware);
     try {
