@@ -229,7 +229,9 @@ describe('per-hub keys (connectHub)', () => {
 describe('createHubs and the master key', () => {
   const manager = () => {
     const attached: unknown[] = [];
-    return { attached, manager: { attach: (c: unknown) => void attached.push(c) } as unknown as DeviceManager };
+    const notes = new Map<string, { ok: boolean; detail: string }>();
+    const fake = { attach: (c: unknown) => void attached.push(c), reportTransport: (t: { id: string; ok: boolean; detail: string }) => void notes.set(t.id, t) };
+    return { attached, notes, manager: fake as unknown as DeviceManager };
   };
   const serviceOn = (db: SiteDatabase) => ({ db }) as unknown as GatehouseService;
 
@@ -255,6 +257,7 @@ describe('createHubs and the master key', () => {
     const stop = hubs.attach(m.manager, serviceOn(db));
     cleanups.push(stop);
     await until(() => m.attached.length === 1, 'the hub attached');
+    expect(m.notes.get(`tcp:${bench.server.host}:${bench.server.port}`)).toEqual({ id: `tcp:${bench.server.host}:${bench.server.port}`, ok: true, detail: 'Connected.' });
     expect(existsSync(join(dir, MASTER_KEY_FILE))).toBe(true);
     const box = new SecretBox(await fileMasterKey(dir).load());
     expect(firmware.scbk).toEqual(new HubKeyRing(db, box).keys(MAC)[0]!.key);
@@ -278,6 +281,7 @@ describe('createHubs and the master key', () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(m.attached).toEqual([]);
+    expect(m.notes.get('keys')).toMatchObject({ ok: false });
     expect(firmware.scbk).toBeNull();
   });
 

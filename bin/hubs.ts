@@ -10,6 +10,7 @@
 // A hub that has a key is never spoken to with the default key: if it refuses ours, that is an error in
 // the log, and an installer resets the hub to install mode to commission it again.
 import { join } from 'node:path';
+import type { HubTransport } from '../core/contract/results.ts';
 import type { DeviceManager } from '../core/devices/device-manager.ts';
 import type { GatehouseService } from '../core/service/service.ts';
 import { DEMO_IQS } from '../core/host/demo.ts';
@@ -89,22 +90,22 @@ export function createHubs(o: HubsOptions): Hubs {
   const tcpTargets = (o.tcp ?? []).map(parseTcpTarget);
   let simulated: (SimulatedHubs & { close(): void }) | null = null;
   // Asked once per process: the answer (and the udev advice in it) is logged once, not per restore.
-  let realUsb: Promise<UsbModule | null> | null = null;
+  let realUsb: Promise<{ bus: UsbModule | null; note: HubTransport | null }> | null = null;
   const usbOption = o.usb ?? true;
   const masterKey = o.masterKey ?? fileMasterKey(o.dataDir);
   // Loaded once per process; a failure is logged and tried again at the next attach (after a restore).
   let box: Promise<SecretBox | null> | null = null;
 
-  const realUsbBus = (): Promise<UsbModule | null> => {
-    if (usbOption === false) return Promise.resolve(null);
+  const realUsbBus = (): Promise<{ bus: UsbModule | null; note: HubTransport | null }> => {
+    if (usbOption === false) return Promise.resolve({ bus: null, note: null });
     const load = usbOption === true ? loadUsbModule : usbOption.load;
     realUsb ??= usbAvailability({ load }).then(async (a) => {
       if (!a.ok) {
         o.log(`[warn] ${a.message}`);
-        return null;
+        return { bus: null, note: { id: 'usb', ok: false, detail: a.message } };
       }
       o.log(`[info] USB: looking for IQ hubs (${a.hubs} plugged in now)`);
-      return load();
+      return { bus: await load(), note: { id: 'usb', ok: true, detail: 'Looking for IQ hubs on USB; plug one in and it appears here.' } };
     });
     return realUsb;
   };
@@ -130,11 +131,16 @@ export function createHubs(o: HubsOptions): Hubs {
       // The firmware is hardware: it lives as long as the process, across restores.
       if (o.simulated) simulated ??= startSimulatedHubs(o.dataDir);
       void secretBox().then((sealer) => {
+        if (!sealer) manager.reportTransport({ id: 'keys', ok: false, detail: 'The master key the hub keys are sealed under is not available (see the log); no hub is connected until this is fixed.' });
         if (!sealer || stopped) return;
         const links: LinkOptions = { log: o.log, pollIntervalMs: o.pollIntervalMs, keys: new HubKeyRing(service.db, sealer) };
-        if (simulated) stops.push(watchUsbHubs(simulated.bus, manager, { ...links, address: simAddress, beforeAttach: (c) => pairDemoLocks(c, service, o.log) }));
+        if (simulated) {
+          manager.reportTransport({ id: 'simulated', ok: true, detail: `${simulated.hubs.length} simulated hubs of the demo, on a simulated USB bus.` });
+          stops.push(watchUsbHubs(simulated.bus, manager, { ...links, address: simAddress, beforeAttach: (c) => pairDemoLocks(c, service, o.log) }));
+        }
         for (const t of tcpTargets) stops.push(keepTcpHub(t, manager, links));
-        void realUsbBus().then((bus) => {
+        void realUsbBus().then(({ bus, note }) => {
+          if (note) manager.reportTransport(note);
           if (bus && !stopped) stops.push(watchUsbHubs(bus, manager, { ...links, address: usbAddress }));
         });
       });
@@ -385,6 +391,7 @@ function keepTcpHub(target: { host: string; port: number }, manager: DeviceManag
       if (stopped) return void (await client.close());
       delay = TCP_RETRY_MIN_MS;
       lastError = '';
+      manager.reportTransport({ id: address, ok: true, detail: 'Connected.' });
       client.onClose(() => {
         client = null;
         stream = null;
@@ -397,6 +404,7 @@ function keepTcpHub(target: { host: string; port: number }, manager: DeviceManag
       const message = (e as Error).message;
       // A hub that stays away would otherwise fill the log once a minute with the same line.
       if (!stopped && message !== lastError) o.log(`[${logLevel(e)}] hub ${address}: ${message} (retrying)`);
+      if (!stopped) manager.reportTransport({ id: address, ok: false, detail: `${message} (trying again every ${Math.round(delay / 1000)} s or so)` });
       lastError = message;
       retry();
     }

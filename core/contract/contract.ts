@@ -151,6 +151,11 @@ export const contract = {
 
   // ── Hubs (the IQs' hardware, through the device manager) ──────────────────────────────────────
   'hubs.list': query<R.HubStatus[]>()({ input: none, permission: 'hardware.read', summary: 'The hubs connected now (USB, LAN, simulated), claimed or not.' }),
+  'hubs.transports': query<R.HubTransport[]>()({
+    input: none,
+    permission: 'hardware.read',
+    summary: 'How hubs are looked for here (USB, LAN addresses, simulated) and what stands in the way (no USB, no permission, a LAN hub away).',
+  }),
   'hubs.claim': command<R.Iq>()({
     input: z
       .strictObject({

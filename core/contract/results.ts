@@ -42,6 +42,15 @@ export interface HubStatus {
   events_lost: number;
 }
 
+/** How this installation looks for hubs, and whether it can: shown above the hubs list. */
+export interface HubTransport {
+  /** "usb", "tcp:10.0.0.7:7374", "simulated", "keys". */
+  id: string;
+  ok: boolean;
+  /** What an installer needs to know, e.g. why USB is not available here and the udev rule to install. */
+  detail: string;
+}
+
 /** A lock the hub has paired (read from the hub), with the core's record of it when there is one. */
 export interface HubLockInfo {
   lock_id: string;

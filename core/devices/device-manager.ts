@@ -3,6 +3,7 @@
 // of the IQ they concern, so a change reaches its hub as soon as it is committed.
 import { randomBytes } from 'node:crypto';
 import { GatehouseError } from '../contract/errors.ts';
+import type { HubTransport } from '../contract/results.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { getIq } from '../store/repos/iqs.ts';
 import { serviceDeviceHost, type DeviceHost } from './device-host.ts';
@@ -16,6 +17,7 @@ export const DEFAULT_SESSION_OPTIONS: HubSessionOptions = { eventBatch: 200, pol
 
 export class DeviceManager {
   private readonly sessions = new Set<HubSession>();
+  private readonly transportNotes = new Map<string, HubTransport>();
   private readonly offs: Array<() => void>;
   private readonly host: DeviceHost;
 
@@ -48,6 +50,15 @@ export class DeviceManager {
     });
     this.sessions.add(session);
     return session;
+  }
+
+  /** The composition root says how it looks for hubs and what stands in the way (shown on the hubs page). */
+  reportTransport(t: HubTransport): void {
+    this.transportNotes.set(t.id, t);
+  }
+
+  transports(): HubTransport[] {
+    return [...this.transportNotes.values()];
   }
 
   hubs(): HubSessionStatus[] {

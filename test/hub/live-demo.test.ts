@@ -84,6 +84,10 @@ describe('serve --demo with simulated hubs', () => {
     const up = Date.now();
     await until('all three IQs online and synced', () => allSynced(r.host), 5000);
     console.info(`first sync of 3 hubs (whole tables): ${Date.now() - up} ms after the host was up (${up - t0} ms to seed the demo and start)`);
+    // What the hubs page says of how hubs are looked for: the demo's, and plainly why not on USB.
+    const transports = svc().run(actor, 'hubs.transports', {});
+    expect(transports.find((t) => t.id === 'simulated')).toMatchObject({ ok: true });
+    expect(transports.find((t) => t.id === 'usb')).toMatchObject({ ok: false, detail: expect.stringMatching(/USB/) });
     const sim = r.hubs.simulated!;
     expect(r.host.hubs().map((h) => [h.state, h.iq_id !== null])).toEqual([
       ['ready', true],

@@ -13,7 +13,7 @@ import { later } from '../later.ts';
 import { must } from './common.ts';
 import { hardwareHandlers } from './hardware.ts';
 
-type Names = 'hubs.list' | 'hubs.claim' | 'hubs.identify' | 'hubs.locks.list' | 'hubs.locks.pair' | 'hubs.locks.unpair' | 'locks.tag_registration';
+type Names = 'hubs.list' | 'hubs.transports' | 'hubs.claim' | 'hubs.identify' | 'hubs.locks.list' | 'hubs.locks.pair' | 'hubs.locks.unpair' | 'locks.tag_registration';
 
 export function devicesOf(ctx: Pick<QueryContext, 'service'>): DeviceManager {
   const d = ctx.service.devices;
@@ -27,6 +27,8 @@ function conflict(message: string, path: string): GatehouseError {
 
 export const hubHandlers: HandlerGroup<Names> = {
   'hubs.list': (ctx) => (ctx.service.devices?.hubs() ?? []).filter((h) => h.state !== 'closed'),
+
+  'hubs.transports': (ctx) => ctx.service.devices?.transports() ?? [],
 
   'hubs.claim'(ctx, input) {
     const hub = devicesOf(ctx).byAddress(input.address);
