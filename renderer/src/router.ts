@@ -15,8 +15,11 @@ declare module 'vue-router' {
 export const routes: RouteRecordRaw[] = [
   { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignIn.vue'), meta: { public: true } },
   { path: '/', name: 'dashboard', component: () => import('./views/Dashboard.vue'), meta: { permission: 'site.read', nav: 'nav.dashboard' } },
+  { path: '/monitor', name: 'monitor', component: () => import('./views/Monitor.vue'), meta: { permission: 'hardware.read', nav: 'monitor.nav' } },
   { path: '/doors', name: 'doors', component: () => import('./views/Doors.vue'), meta: { permission: 'hardware.read', nav: 'nav.doors' } },
   { path: '/iqs', name: 'iqs', component: () => import('./views/Iqs.vue'), meta: { permission: 'hardware.read', nav: 'nav.iqs' } },
+  { path: '/hubs', name: 'hubs', component: () => import('./views/Hubs.vue'), meta: { permission: 'hardware.read', nav: 'hubs.nav' } },
+  { path: '/hubs/commission', name: 'commission', component: () => import('./views/HubCommission.vue'), meta: { permission: 'hardware.write' } },
   { path: '/people', name: 'people', component: () => import('./views/People.vue'), meta: { permission: 'people.read', nav: 'nav.people' } },
   { path: '/people/:id', name: 'person', component: () => import('./views/Person.vue'), meta: { permission: 'people.read' } },
   { path: '/tags', name: 'tags', component: () => import('./views/Tags.vue'), meta: { permission: 'people.read', nav: 'nav.tags' } },

@@ -35,7 +35,8 @@ async function audit(p: Page): Promise<string[]> {
 beforeAll(async () => {
   const missing = requirements();
   if (missing) throw new Error(missing);
-  e = await startE2E();
+  // With the demo's simulated hubs, so that the hubs page and the monitor show what they show on a site.
+  e = await startE2E({ hubs: true });
   // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
   const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
   page = await context.newPage();
@@ -48,7 +49,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => e?.close());
 
-const screens = () => ['/', '/doors', '/iqs', '/people', `/people/${person}`, '/tags', '/groups', `/groups/${group}`, '/calendars', '/audit', '/incidents', '/insights', '/operators', '/settings'];
+const screens = () => ['/', '/monitor', '/doors', '/iqs', '/hubs', '/hubs/commission', '/people', `/people/${person}`, '/tags', '/groups', `/groups/${group}`, '/calendars', '/audit', '/incidents', '/insights', '/operators', '/settings'];
 
 describe('accessibility (axe-core, WCAG 2.x level A)', () => {
   it('finds nothing on the sign-in screen', async () => {

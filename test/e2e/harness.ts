@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createHubs, type Hubs } from '../../bin/hubs.ts';
 import { startHost, type RunningHost } from '../../core/host/host.ts';
+import { FakeUsbBus } from '../../drivers/transport/fake-webusb.ts';
 
 export const CHROMIUM = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
 export const UI_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
@@ -20,14 +22,36 @@ export function requirements(): string | null {
 
 export interface E2E {
   host: RunningHost;
+  /** The hub wiring (bin/hubs.ts) when started with `hubs`: the demo's simulated hubs are `hubs.simulated`. */
+  hubs: Hubs | null;
   browser: Browser;
   url: string;
   newPage(opts?: { locale?: string }): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
-export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}): Promise<E2E> {
+/** No USB hubs, whatever this machine has plugged in: only the simulated and TCP hubs count. */
+const noUsb = () => {
+  const bus = new FakeUsbBus();
+  bus.failEnumeration(new Error('getDevices error: no USB in the end-to-end tests'));
+  return Promise.resolve(bus);
+};
+
+export interface E2EOptions {
+  demo?: boolean;
+  now?: () => number;
+  /**
+   * Drive hubs as `serve --demo` does (bin/hubs.ts): the demo's three simulated hubs, plus LAN hubs at
+   * `tcp` ("host:port"); no real USB. `true` is the simulated hubs alone.
+   */
+  hubs?: boolean | { tcp?: string[] };
+}
+
+export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-e2e-'));
+  const hubs = opts.hubs
+    ? createHubs({ dataDir, log: () => {}, simulated: true, usb: { load: noUsb }, tcp: opts.hubs === true ? [] : (opts.hubs.tcp ?? []), pollIntervalMs: 200 })
+    : null;
   const host = await startHost({
     dataDir,
     port: 0,
@@ -38,6 +62,7 @@ export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}
     log: () => {},
     uiDir: UI_DIR,
     now: opts.now,
+    ...(hubs ? { hubs: hubs.attach } : {}),
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -45,6 +70,7 @@ export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}
   });
   return {
     host,
+    hubs,
     browser,
     url: host.url,
     async newPage(o = {}) {
@@ -56,6 +82,7 @@ export async function startE2E(opts: { demo?: boolean; now?: () => number } = {}
     async close() {
       await browser.close();
       await host.close();
+      hubs?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
