@@ -42,6 +42,7 @@ export class HubSession {
   private lastError: string | null = null;
   private stored = 0;
   private lost = 0;
+  private countsSentAt = 0;
   private running = false;
   private wanted = { table: false, events: false, bind: false, locks: false };
   private readonly queue: Array<{ run: (c: HubConnection) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
@@ -237,6 +238,10 @@ export class HubSession {
       if (batch.lost) {
         this.lost += batch.lost;
         this.host.log('warn', `hub ${this.conn.address}: ${batch.lost} event(s) were overwritten in the hub's full ring before they could be fetched`);
+      }
+      // The hubs page follows the counts too, at most once a second.
+      if ((r.stored || batch.lost) && this.host.now() - this.countsSentAt >= 1000) {
+        this.countsSentAt = this.host.now();
         this.onChange(this.status());
       }
       if (!batch.more) return;

@@ -88,7 +88,7 @@ describe('hubs, commissioning and the live monitor', () => {
     await expect.poll(() => page.locator('[data-test="hub-row"]').count(), { timeout: 15_000 }).toBe(4);
     for (const iq of DEMO_IQS) {
       await expect.poll(() => hubRow(page, iq.mac).locator('[data-test="hub-state"]').innerText(), { timeout: 15_000 }).toBe('Ready');
-      expect(await hubRow(page, iq.mac).locator('[data-test="hub-iq"]').innerText()).toBe(iq.customer_reference);
+      await expect.poll(() => hubRow(page, iq.mac).locator('[data-test="hub-iq"]').innerText()).toBe(iq.customer_reference);
       expect(await hubRow(page, iq.mac).locator('[data-test="hub-serial"]').innerText()).toBe(iq.serial);
       await expect.poll(() => hubRow(page, iq.mac).locator('[data-test="hub-table"]').innerText()).toMatch(/^v\d+$/);
       expect(await hubRow(page, iq.mac).locator('[data-test="commission-hub"]').count()).toBe(0);
@@ -100,6 +100,14 @@ describe('hubs, commissioning and the live monitor', () => {
     expect(await fresh.locator('[data-test="hub-iq"]').innerText()).toBe('not claimed');
     await fresh.locator('[data-test="commission-hub"]').waitFor();
     expect(await page.locator('[data-test="hubs-count"]').innerText()).toBe('4 hubs connected · 1 unclaimed');
+    // How hubs are looked for: the demo's, the LAN address, and plainly why not on USB here.
+    await page.locator('[data-test="transport-usb"]').waitFor();
+    expect(await page.locator('[data-test="transport-usb"]').innerText()).toMatch(/USB/);
+    await page.locator('[data-test="transport-simulated"]').waitFor();
+    // "Which one is it?": the hub's light flashes.
+    expect(firmware.identifying).toBe(false);
+    await fresh.locator('[data-test="identify-hub"]').click();
+    await expect.poll(() => firmware.identifying).toBe(true);
     await screenshot(page, 'hubs');
   });
 
