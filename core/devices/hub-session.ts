@@ -43,6 +43,7 @@ export class HubSession {
   private stored = 0;
   private lost = 0;
   private countsSentAt = 0;
+  private scheduled: ReturnType<typeof setImmediate> | null = null;
   private running = false;
   private wanted = { table: false, events: false, bind: false, locks: false };
   private readonly queue: Array<{ run: (c: HubConnection) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
@@ -124,7 +125,13 @@ export class HubSession {
   private request(what: 'table' | 'events' | 'bind' | 'locks'): void {
     if (this.closed) return;
     this.wanted[what] = true;
-    void this.run();
+    // Not inside the caller: a table change arrives in the command's own after-commit step, and
+    // diffing tables there for every hub would make the operator's command wait for all of them.
+    if (this.scheduled) return;
+    this.scheduled = setImmediate(() => {
+      this.scheduled = null;
+      void this.run();
+    });
   }
 
   private async run(): Promise<void> {
@@ -194,8 +201,7 @@ export class HubSession {
 
   private clockFor(zone: string) {
     const now = this.host.now();
-    const list = findTransitions(liveOffsetFn(zone), now - CLOCK_BACK_MS, now + CLOCK_AHEAD_MS);
-    return { utc_ms: now, zone, initial_offset_min: list.initial, transitions: list.transitions.map((t) => ({ at_ms: t.at, offset_min: t.offset })) };
+    return { utc_ms: now, zone, ...zoneChanges(zone, now) };
   }
 
   private async syncTable(): Promise<void> {
@@ -275,6 +281,7 @@ export class HubSession {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poll);
+    if (this.scheduled) clearImmediate(this.scheduled);
     if (this.retry) clearTimeout(this.retry);
     for (const off of this.offs.splice(0)) off();
     for (const job of this.queue.splice(0)) job.reject(new Error(`the hub went away (${reason})`));
@@ -292,4 +299,23 @@ export class HubSession {
     this.state = s;
     this.onChange(this.status());
   }
+}
+
+/**
+ * A zone's offset changes over the clock window, searched once per zone and hour (tens of ms for 449
+ * days) rather than once per hub: twenty hubs reconnecting at once share one search. Starting the
+ * window up to an hour early only adds a day's margin the hub does not need.
+ */
+const zoneCache = new Map<string, { initial_offset_min: number; transitions: Array<{ at_ms: number; offset_min: number }> }>();
+function zoneChanges(zone: string, now: number) {
+  const hour = Math.floor(now / 3_600_000) * 3_600_000;
+  const key = `${zone}@${hour}`;
+  let hit = zoneCache.get(key);
+  if (!hit) {
+    const list = findTransitions(liveOffsetFn(zone), hour - CLOCK_BACK_MS, hour + 3_600_000 + CLOCK_AHEAD_MS);
+    hit = { initial_offset_min: list.initial, transitions: list.transitions.map((t) => ({ at_ms: t.at, offset_min: t.offset })) };
+    if (zoneCache.size >= 64) zoneCache.delete(zoneCache.keys().next().value!);
+    zoneCache.set(key, hit);
+  }
+  return hit;
 }
