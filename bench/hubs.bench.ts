@@ -23,7 +23,7 @@ import { maxFragmentSize } from '../drivers/iq/file-transfer.ts';
 import { Command, commandName } from '../drivers/osdp/codes.ts';
 import type { IqHubClient } from '../drivers/iq/host/hub-client.ts';
 import { buildLargeSite } from './fixtures/large-site.ts';
-import { connectHub, FullSpeedBus, MacrotaskLink, MeteredLink, meterFirmware, simulatedHubs, type SimHub } from './fixtures/sim-hub-links.ts';
+import { connectHub, FullSpeedBus, MeteredLink, meterFirmware, simulatedHubs, type SimHub } from './fixtures/sim-hub-links.ts';
 import { ms, now, percentile, report, rng, round } from './lib.ts';
 
 const HUBS = 20;
@@ -94,7 +94,7 @@ async function liveHubs(): Promise<void> {
     const m = new DeviceManager(service);
     manager = m;
     const attach = async (h: SimHub) => {
-      const c = await connectHub(sim.bus, h, log, (stream) => new MacrotaskLink(stream));
+      const c = await connectHub(sim.bus, h, log);
       clients.push(c);
       m.attach(c);
     };

@@ -15,9 +15,8 @@ import { seedDemo } from './demo.ts';
 import { runRetention } from './retention.ts';
 import { ensureSite } from './first-run.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
-import { DeviceManager } from '../devices/device-manager.ts';
-import { serviceDeviceHost } from '../devices/device-host.ts';
-import { stmt } from '../store/db.ts';
+import type { DeviceManager } from '../devices/device-manager.ts';
+import { startDeviceManager } from '../devices/start.ts';
 import type { HubSessionStatus } from '../devices/hub-session.ts';
 
 /**
@@ -100,11 +99,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     const startDevices = () => {
       if (!o.hubs || closed) return;
       const wire = o.hubs;
-      // No hub is connected yet, whatever the database says (a crash, a restored backup, the demo's
-      // pretend hardware): an IQ is online once its hub's session reports it.
-      const reports = serviceDeviceHost(service);
-      for (const { id } of stmt(service.db.read, 'SELECT id FROM iqs WHERE online = 1').all() as Array<{ id: string }>) reports.reportIq(id, { online: false });
-      const mine = { manager: new DeviceManager(service, undefined, hubLogger(o.log)), stop: null as (() => Promise<void>) | null };
+      const mine = { manager: startDeviceManager(service, (level, message) => o.log(`[${level}] ${message}`)), stop: null as (() => Promise<void>) | null };
       devices = mine;
       const forService = service;
       // A hub talks to one host connection at a time: the previous manager's links must be gone first.
@@ -218,19 +213,4 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     unlock();
     throw e;
   }
-}
-
-/** The moments worth a log line: a hub nobody claims, and a hub that is in step for the first time since it connected. */
-function hubLogger(log: (line: string) => void): (s: HubSessionStatus) => void {
-  const announced = new Map<string, HubSessionStatus['state']>();
-  return (s) => {
-    if (s.state === 'closed') {
-      announced.delete(s.address);
-      return;
-    }
-    if ((s.state !== 'ready' && s.state !== 'unclaimed') || announced.get(s.address) === s.state) return;
-    announced.set(s.address, s.state);
-    if (s.state === 'unclaimed') log(`[info] hub ${s.address} (MAC ${s.mac}) is connected but no IQ has its MAC: register it to use it`);
-    else log(`[info] hub ${s.address} (MAC ${s.mac}) is in step: table version ${s.table?.version ?? '–'}`);
-  };
 }

@@ -3,12 +3,10 @@
 // master key the main process unwrapped from safeStorage (master-key.ts). The desktop has no demo mode,
 // so no simulated hubs. No Electron here: core-process.ts calls it, and tests run it in plain Node.
 import { createHubs, type Hubs, type HubsOptions } from '../../bin/hubs.ts';
-import { DeviceManager } from '../../core/devices/device-manager.ts';
-import { serviceDeviceHost } from '../../core/devices/device-host.ts';
-import type { HubSessionStatus } from '../../core/devices/hub-session.ts';
+import type { DeviceManager } from '../../core/devices/device-manager.ts';
+import { startDeviceManager } from '../../core/devices/start.ts';
 import { givenMasterKey } from '../../core/secrets/master-key.ts';
 import type { GatehouseService } from '../../core/service/service.ts';
-import { stmt } from '../../core/store/db.ts';
 
 export type CoreLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -41,10 +39,7 @@ export function hubTcpTargets(value: string | undefined): string[] {
 }
 
 export function startCoreHubs(o: CoreHubsOptions): CoreHubs {
-  // No hub is connected yet, whatever the database says: an IQ is online once its hub's session says so.
-  const reports = serviceDeviceHost(o.service);
-  for (const { id } of stmt(o.service.db.read, 'SELECT id FROM iqs WHERE online = 1').all() as Array<{ id: string }>) reports.reportIq(id, { online: false });
-  const manager = new DeviceManager(o.service, undefined, statusLogger(o.log));
+  const manager = startDeviceManager(o.service, o.log);
   const hubs = createHubs({
     dataDir: o.dataDir,
     log: (line) => {
@@ -66,20 +61,5 @@ export function startCoreHubs(o: CoreHubsOptions): CoreHubs {
       stopping ??= Promise.allSettled([manager.close(), detach()]).then(() => hubs.close());
       return stopping;
     },
-  };
-}
-
-/** As the headless host logs them: a hub nobody claims, and a hub in step for the first time since it connected. */
-function statusLogger(log: CoreLog): (s: HubSessionStatus) => void {
-  const announced = new Map<string, HubSessionStatus['state']>();
-  return (s) => {
-    if (s.state === 'closed') {
-      announced.delete(s.address);
-      return;
-    }
-    if ((s.state !== 'ready' && s.state !== 'unclaimed') || announced.get(s.address) === s.state) return;
-    announced.set(s.address, s.state);
-    if (s.state === 'unclaimed') log('info', `hub ${s.address} (MAC ${s.mac}) is connected but no IQ has its MAC: register it to use it`);
-    else log('info', `hub ${s.address} (MAC ${s.mac}) is in step: table version ${s.table?.version ?? '–'}`);
   };
 }

@@ -71,8 +71,12 @@ export class UsbHubDevice {
   #startSession(): void {
     const listeners = new Set<(chunk: Uint8Array) => void>();
     const link = {
+      // On the next turn of the event loop, as a real bus completes a transfer: answering at once
+      // would chain a whole table push or event drain into one run that starves timers and servers.
       write: (bytes: Uint8Array) => {
-        this.toHost.push(bytes);
+        setImmediate(() => {
+          if (this.#session?.listeners === listeners) this.toHost.push(bytes);
+        });
         return Promise.resolve();
       },
       onData: (cb: (chunk: Uint8Array) => void) => {
