@@ -108,7 +108,7 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    hubs = createHubs({ dataDir: dataDir(), log: say, tcp: o.hubTcp, simulated: !!o.demo && o.simHubs });
+    hubs = createHubs({ dataDir: dataDir(), log: say, tcp: o.hubTcp, simulated: !!o.demo && o.simHubs, spare: true });
     host = await startHost({
       dataDir: dataDir(),
       port: o.port,

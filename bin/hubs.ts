@@ -52,6 +52,11 @@ export interface HubsOptions {
   tcp?: readonly string[];
   /** One simulated hub per demo IQ, on a fake USB bus. */
   simulated?: boolean;
+  /**
+   * With `simulated`: one more simulated hub, fresh out of its box (install mode, no IQ has its MAC,
+   * nothing paired), so a new user can commission a hub in the demo without owning one.
+   */
+  spare?: boolean;
   /** Host-side OSDP poll interval (ms); default the client's 1 s. */
   pollIntervalMs?: number;
   /**
@@ -129,7 +134,7 @@ export function createHubs(o: HubsOptions): Hubs {
       const stops: Array<() => Promise<void>> = [];
       let stopped = false;
       // The firmware is hardware: it lives as long as the process, across restores.
-      if (o.simulated) simulated ??= startSimulatedHubs(o.dataDir);
+      if (o.simulated) simulated ??= startSimulatedHubs(o.dataDir, o.spare ?? false);
       void secretBox().then((sealer) => {
         if (!sealer) manager.reportTransport({ id: 'keys', ok: false, detail: 'The master key the hub keys are sealed under is not available (see the log); no hub is connected until this is fixed.' });
         if (!sealer || stopped) return;
@@ -420,17 +425,23 @@ function keepTcpHub(target: { host: string; port: number }, manager: DeviceManag
 
 // ── Simulated hubs ────────────────────────────────────────────────────────────────────────────────
 
-function startSimulatedHubs(dataDir: string): SimulatedHubs & { close(): void } {
-  const hubs: SimulatedHub[] = DEMO_IQS.map((iq) => {
+/** The demo's spare hub: a MAC no demo IQ has (locally administered), so it starts unclaimed. */
+export const SPARE_HUB = { mac: '02-00-5E-10-0D-01', serial: 'IQ2-0009001', firmware: '3.1.0' } as const;
+
+function startSimulatedHubs(dataDir: string, spare: boolean): SimulatedHubs & { close(): void } {
+  const boxes = [...DEMO_IQS.map((iq) => ({ mac: iq.mac, serial: iq.serial, firmware: iq.firmware, spare: false })), ...(spare ? [{ ...SPARE_HUB, spare: true }] : [])];
+  const hubs: SimulatedHub[] = boxes.map((box) => {
     const firmware = new HubFirmware({
-      flash: new FileFlash(join(dataDir, 'simulated-hubs', iq.mac.toLowerCase())),
-      mac: parseAddress(iq.mac)!,
-      serial: iq.serial,
-      firmwareVersion: `${iq.firmware}-sim`,
+      flash: new FileFlash(join(dataDir, 'simulated-hubs', box.mac.toLowerCase())),
+      mac: parseAddress(box.mac)!,
+      serial: box.serial,
+      firmwareVersion: `${box.firmware}-sim`,
       // Out of the box in install mode: the first connect commissions it (KEYSET), and its flash keeps the key.
       factoryKey: null,
+      // The spare pairs only what an installer pairs, as a real hub would.
+      ...(box.spare ? { hub: { autoPair: false } } : {}),
     });
-    return { mac: iq.mac, firmware, usb: new UsbHubDevice(firmware) };
+    return { mac: box.mac, firmware, usb: new UsbHubDevice(firmware) };
   });
   const bus = new FakeUsbBus(hubs.map((h) => h.usb.device));
   const hubOf = (lockId: string) => hubs.find((h) => h.firmware.hub.lockIds().includes(lockId)) ?? null;

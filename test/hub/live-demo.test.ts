@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHubs, type Hubs, type HubsOptions } from '../../bin/hubs.ts';
+import { createHubs, SPARE_HUB, type Hubs, type HubsOptions } from '../../bin/hubs.ts';
 import { decide } from '../../core/access/decide.ts';
 import { startHost, type RunningHost } from '../../core/host/host.ts';
 import { systemActor } from '../../core/service/actor.ts';
@@ -195,6 +195,21 @@ describe('serve --demo with simulated hubs', () => {
     expect(r.host.hubs().every((h) => h.state === 'ready')).toBe(true);
     expect(r.lines.filter((l) => /\[warn\]|\[error\]/.test(l) && !/USB is not available/.test(l))).toEqual([]);
   });
+
+  it('has a spare hub in its box, so a new user can commission one: claimed, synced, a door paired and opened', async () => {
+    const dir = tempDir();
+    const r = await start(dir, { spare: true });
+    const svc = () => r.host.service;
+    const spare = await until('the spare hub unclaimed', () => svc().run(actor, 'hubs.list', {}).find((h) => h.mac === SPARE_HUB.mac && h.state === 'unclaimed'), 8000);
+    const iq = svc().run(actor, 'hubs.claim', { address: spare.address, customer_reference: 'Workshop', time_zone: 'Europe/Amsterdam' });
+    const door = svc().run(actor, 'locks.create', { customer_reference: 'Workshop door', mac: '00-A0-B1-C2-D3-E4' });
+    await until('the spare hub in step', () => r.host.hubs().find((h) => h.iq_id === iq.id && h.state === 'ready'), 8000);
+    await svc().runAsync(actor, 'hubs.locks.pair', { iq_id: iq.id, lock_id: door.id });
+    const hub = r.hubs.simulated!.hubs.find((h) => h.mac === SPARE_HUB.mac)!;
+    expect(hub.firmware.hub.lockIds()).toEqual([door.id]);
+    await svc().runAsync(actor, 'locks.set_locking', { id: door.id, locked_state: 'unlocked' });
+    await until('the remote entry from the spare hub', () => svc().run(actor, 'entries.list', { lock_id: door.id, access_by: 'remote', with_count: true }).count === 1, 8000);
+  }, 20_000);
 
   it('keeps a LAN hub (--hub-tcp) connected: in step, and back in step after its connection drops', async () => {
     const dir = tempDir();
