@@ -19,7 +19,7 @@ import { OsdpError, type OsdpErrorCode } from '../../osdp/errors.ts';
 import type { ByteLink } from '../../osdp/link.ts';
 import { MAX_PACKET_LENGTH } from '../../osdp/packet.ts';
 import { invokeListener, type ByteStream } from '../../transport/byte-stream.ts';
-import { LIMITS, OSDP, VENDOR_CODE, type BatteryLevel, type FtKind, type LockState, type OfficeMode } from '../codes.ts';
+import { LIMITS, OSDP, VENDOR_CODE, type FtKind, type LockState, type OfficeMode } from '../codes.ts';
 import { decodeFtStat, encodeFileTransfer, tableFileHead } from '../file-transfer.ts';
 import type { HubEvent, IqCommand, IqReply, LockStatus, PairedLock, TableVersion } from '../messages.ts';
 import { decodeReply, encodeCommand } from '../mfg.ts';
@@ -81,19 +81,7 @@ export interface IqLock {
 }
 
 /** What a paired lock reports through the hub (STATUS), by the core's lock id. */
-export interface IqLockStatus {
-  lock_id: string;
-  /** The hub hears the lock over the radio. */
-  online: boolean;
-  left_open: boolean;
-  intrusion: boolean;
-  tamper: boolean;
-  privacy_mode: boolean;
-  tag_registration: boolean;
-  battery: BatteryLevel;
-  lock_state: LockState;
-  office_mode: OfficeMode;
-}
+export type IqLockStatus = Omit<LockStatus, 'lock_index'> & { lock_id: string };
 
 export interface IqLockCommandResult {
   lock_id: string;
