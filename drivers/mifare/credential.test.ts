@@ -3,8 +3,8 @@
 // and erase back to transport keys and access bits.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTrailer } from './access-bits.ts';
-import { credentialBlocks, type CredentialContent, eraseWrites, issueWrites, siteFingerprint, verifyCredential } from './credential.ts';
+import { checkTrailer, encodeAccessBits } from './access-bits.ts';
+import { checkPresentedCard, credentialBlocks, type CredentialContent, eraseWrites, issueWrites, readWithKeyA, sectorAfter, siteFingerprint, verifyCredential } from './credential.ts';
 import { deriveCardKeys } from './kdf.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -108,5 +108,18 @@ describe('credential sector', () => {
     expect(() => credentialBlocks(SITE_KEY, UID, { ...CONTENT, tagNumber: '7527' })).toThrow(/ten digits/);
     expect(() => credentialBlocks(SITE_KEY, UID, { ...CONTENT, issueCounter: -1 })).toThrow(/issue counter/);
     expect(() => credentialBlocks(SITE_KEY, new Uint8Array(5), CONTENT)).toThrow(/UID/);
+  });
+
+  it('lets a lock read an issued card with key A, and not an erased or blank one', () => {
+    const issued = sectorAfter(issueWrites(SITE_KEY, UID, CONTENT));
+    expect(checkPresentedCard(SITE_KEY, SITE_ID, UID, issued, { tagNumber: '0000007527' })).toMatchObject({ ok: true });
+    expect(checkPresentedCard(SITE_KEY, SITE_ID, UID, sectorAfter(eraseWrites()))).toMatchObject({ ok: false, reason: 'credential_missing' });
+    expect(checkPresentedCard(SITE_KEY, SITE_ID, UID, null)).toMatchObject({ ok: false, reason: 'credential_missing' });
+    // The same sector on a card with another UID does not open with that card's key A.
+    expect(checkPresentedCard(SITE_KEY, SITE_ID, hex('04a1b2c4'), issued)).toMatchObject({ ok: false, reason: 'credential_missing' });
+    // Data blocks readable by key B only: key A opens the sector but cannot read the credential.
+    const bOnly = issued.slice();
+    bOnly.set(encodeAccessBits([3, 3, 3, 3]), 54);
+    expect(readWithKeyA(bOnly, deriveCardKeys(SITE_KEY, UID).keyA)).toBeNull();
   });
 });

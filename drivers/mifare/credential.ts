@@ -10,7 +10,7 @@
 // sector or erases it back to transport keys and access bits. docs/credentials.md explains the choices.
 import { createHash } from 'node:crypto';
 import { aesCmac, macEqual } from './aes-cmac.ts';
-import { CREDENTIAL_ACCESS, TRANSPORT_ACCESS, TRANSPORT_KEY, trailerBlock } from './access-bits.ts';
+import { CREDENTIAL_ACCESS, dataRights, decodeAccessBits, TRANSPORT_ACCESS, TRANSPORT_KEY, trailerBlock } from './access-bits.ts';
 import { checkUid, deriveCardKeys } from './kdf.ts';
 
 export const CREDENTIAL_SECTOR = 1;
@@ -161,4 +161,31 @@ export function verifyCredential(siteKey: Uint8Array, siteId: string, uid: Uint8
     return no('credential_stale', `the credential is issue ${issueCounter}; the table accepts ${expected.minIssueCounter} or later`);
   }
   return { ok: true, credential: { version: CREDENTIAL_VERSION, tagNumber, issueCounter } };
+}
+
+/**
+ * What a lock reads from the credential sector as a card holds it (blocks 4–7, 64 bytes; the trailer
+ * with its keys, as the card knows them), authenticating with the card's diversified key A: the 48
+ * data bytes, or null when key A does not open the sector, the access bits are inconsistent, or they
+ * do not let key A read the data blocks. A simulated card's answer; a real reader does the same on the card.
+ */
+export function readWithKeyA(sector: Uint8Array | null, keyA: Uint8Array): Uint8Array | null {
+  if (sector === null || sector.length !== 64) return null;
+  const trailer = sector.subarray(48, 64);
+  if (!macEqual(trailer.subarray(0, 6), keyA)) return null;
+  const conditions = decodeAccessBits(trailer.subarray(6, 9));
+  if (!conditions || [0, 1, 2].some((b) => !['A', 'AB'].includes(dataRights(conditions[b]!).read))) return null;
+  return sector.slice(0, 48);
+}
+
+/** The check a lock makes on a card presented by UID: read with key A, then verify. */
+export function checkPresentedCard(siteKey: Uint8Array, siteId: string, uid: Uint8Array, sector: Uint8Array | null, expected: Expected = {}): CredentialCheck {
+  return verifyCredential(siteKey, siteId, uid, readWithKeyA(sector, deriveCardKeys(siteKey, uid).keyA), expected);
+}
+
+/** The credential sector (64 bytes) of a card after `writes` on a blank one: for simulated cards and tests. */
+export function sectorAfter(writes: SectorWrites): Uint8Array {
+  const out = new Uint8Array(64);
+  for (const w of [...writes.data, writes.trailer]) out.set(w.data, (w.block - FIRST_BLOCK) * 16);
+  return out;
 }
