@@ -2,6 +2,7 @@
 // docs/access-rules.md in their order, schedules in the local wall time of the table's zone (read from
 // the header's transition list, never from an IANA database), holiday day types, validity windows,
 // offline-access keys and privacy mode. The hub refuses outright outside the table's validity window.
+import { checkPresentedCard, type CredentialRefusal } from '../mifare/credential.ts';
 import { toHex } from './bytes.ts';
 import { TAG_FLAG, USER_FLAG, type DayType, type GroupEntry, type Header, type HubTable, type LockEntry, type Rule, type TagEntry } from './table.ts';
 
@@ -37,13 +38,26 @@ export type DenyCause =
   | 'user_blocked'
   | 'unreadable_tag_number'
   | 'uid_not_in_table'
-  | 'uid_mismatch';
+  | 'uid_mismatch'
+  /** The card's UID is the tag's, but its credential sector is missing, forged, another site's, … (docs/credentials.md). */
+  | CredentialRefusal;
+
+/** The site's card credential check: when a hub has it, a card presented by UID must carry a genuine credential sector. */
+export interface CardCheck {
+  siteKey: Uint8Array;
+  siteId: string;
+}
 
 export interface Credential {
   /** Tag number as printed: up to 10 decimal digits. */
   tagNumber?: string;
   /** Card UID as read from the card. */
   uid?: Uint8Array;
+  /**
+   * The card's credential sector (MIFARE Classic sector 1, blocks 4–7, 64 bytes) as the card holds it;
+   * absent or null for a card without one. Only looked at by a hub with a CardCheck.
+   */
+  sector?: Uint8Array | null;
 }
 
 export type Presented = string | Uint8Array | Credential;
@@ -219,7 +233,10 @@ export class Evaluator {
   readonly zone: ZoneClock;
   private readonly dayTypes = new Map<number, DayTypeOf>();
 
-  constructor(readonly table: HubTable) {
+  constructor(
+    readonly table: HubTable,
+    private readonly cards: CardCheck | null = null,
+  ) {
     this.zone = new ZoneClock(table.header);
     for (const [pk, days] of table.calendars) this.dayTypes.set(pk, days.size ? (d) => days.get(d) ?? null : NO_CALENDAR);
   }
@@ -255,6 +272,11 @@ export class Evaluator {
     const tag: TagEntry | undefined = this.table.tags.get(number);
     if (!tag) return deny(this.table.registry.has(number) ? 'no_access' : 'unknown_tag', null, tagNumber);
     if (cred.uid && tag.uid && cardUid !== toHex(tag.uid).toUpperCase()) return deny('unknown_tag', 'uid_mismatch', tagNumber);
+    if (this.cards && cred.uid) {
+      // A card read at the reader (not a number typed in): its credential must be genuine, this tag's, and current.
+      const check = checkPresentedCard(this.cards.siteKey, this.cards.siteId, cred.uid, cred.sector ?? null, { tagNumber, minIssueCounter: tag.issueCounter });
+      if (!check.ok) return deny('unknown_tag', check.reason, tagNumber);
+    }
     const user = this.table.users.get(tag.userPk)!;
     const who = { pk: user.pk, flags: user.flags };
 

@@ -5,7 +5,7 @@
 // reboot(). Time is injectable: every action takes an optional instant, defaulting to the clock.
 import { decodeDiff, decodeTable, applyDiff as applyTableDiff, serializeTable, USER_FLAG, type HubTable, type TableError } from './table.ts';
 import { toHex } from './bytes.ts';
-import { Evaluator, formatTagNumber, normalizeCredential, refusal, type Decision, type Denial, type DoorState, type Presented } from './evaluator.ts';
+import { type CardCheck, Evaluator, formatTagNumber, normalizeCredential, refusal, type Decision, type Denial, type DoorState, type Presented } from './evaluator.ts';
 import { HubFlash, MemoryFlash, PowerLossError, type FlashMedium, type FlashReport, type PairedLock, type PairedLocks } from './flash.ts';
 import type { AckOutcome, EventBody, HubEvent } from './events.ts';
 import { VirtualLock, type BatteryLevel, type LockContext, type LockStatus } from './locks.ts';
@@ -26,6 +26,8 @@ export interface HubOptions {
   leftOpenMs?: number;
   /** Pair every lock of a newly activated table that is not paired yet (default true). */
   autoPair?: boolean;
+  /** The site key and id: cards presented by UID must then carry a genuine credential sector (docs/credentials.md). */
+  cardCheck?: CardCheck;
 }
 
 export type HubErrorCode = 'unknown_lock' | 'powered_off';
@@ -122,7 +124,8 @@ export class SimulatedHub {
   readonly medium: FlashMedium;
   private readonly clock: () => number;
   private readonly timer: () => number;
-  private readonly opts: Required<Omit<HubOptions, 'flash' | 'clock' | 'timer' | 'iqId'>> & { iqId: string | null };
+  private readonly opts: Required<Omit<HubOptions, 'flash' | 'clock' | 'timer' | 'iqId' | 'cardCheck'>> & { iqId: string | null };
+  private readonly cardCheck: CardCheck | null;
   private flash!: HubFlash;
   private active: Active | null = null;
   private keys = new Map<string, Uint8Array>();
@@ -138,6 +141,7 @@ export class SimulatedHub {
   private readonly ctx: LockContext;
 
   constructor(options: HubOptions = {}) {
+    this.cardCheck = options.cardCheck ?? null;
     this.medium = options.flash ?? new MemoryFlash();
     this.clock = options.clock ?? Date.now;
     this.timer = options.timer ?? this.clock;
@@ -204,7 +208,7 @@ export class SimulatedHub {
     this.nextLockIndex = loaded.locks.nextIndex;
     if (loaded.table) {
       const decoded = decodeTable(loaded.table.bytes);
-      if (decoded.ok) this.active = { table: decoded.table, evaluator: new Evaluator(decoded.table), version: loaded.table.version };
+      if (decoded.ok) this.active = { table: decoded.table, evaluator: new Evaluator(decoded.table, this.cardCheck), version: loaded.table.version };
       else this.report.faults.push(`table.bin: stored table does not verify (${decoded.error.code}: ${decoded.error.message}); the hub starts without a table`);
     }
     for (const id of [...this.devices.keys()]) if (!this.paired.some((p) => p.lock_id === id)) this.devices.delete(id);
@@ -279,7 +283,7 @@ export class SimulatedHub {
     // What fell due under the old table happened under it.
     this.advance(at);
     this.flash.saveTable({ version, bytes });
-    this.active = { table, evaluator: new Evaluator(table), version };
+    this.active = { table, evaluator: new Evaluator(table, this.cardCheck), version };
     if (this.opts.autoPair) {
       const missing = [...table.locks.values()].sort((a, b) => a.pk - b.pk).filter((l) => !this.paired.some((p) => p.lock_id === l.id));
       if (missing.length) this.pair(missing.map((l) => l.id), at);
