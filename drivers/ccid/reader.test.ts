@@ -123,6 +123,16 @@ describe('CCID exchange', () => {
     expect(sim.commands.slice(-2).map((c) => c.seq)).toEqual([1, 2]);
   });
 
+  it('WebUSB has no transfer timeout: the reader gives up waiting but keeps the pending transfer for the resend', async () => {
+    const { sim, acr } = await setup({ errorStyle: 'webusb' });
+    sim.place(new MifareClassicCard());
+    await acr.powerOn();
+    sim.faults.dropReplies = 1;
+    expect(await acr.getUid()).toEqual(hex('DE AD BE EF'));
+    expect(sim.device.pendingTransfers.in).toBeLessThanOrEqual(1);
+    expect(await acr.firmwareVersion()).toBe(SIMULATED_FIRMWARE);
+  });
+
   it('times out with a clear error when the reader stays silent', async () => {
     const { sim, acr } = await setup({}, { retries: 1 });
     sim.faults.dropReplies = 5;

@@ -164,6 +164,7 @@ export class CcidReader {
   #closed = false;
   #listeners = new Set<(e: SlotEvent) => void>();
   #polling = false;
+  #bulkInFlight: Promise<Uint8Array> | null = null;
   /** Stale replies dropped so far (bSeq of an earlier command). */
   staleReplies = 0;
 
@@ -227,9 +228,7 @@ export class CcidReader {
     for (;;) {
       let bytes: Uint8Array;
       try {
-        const r = await this.device.transferIn(this.endpoints.bulkIn.endpointNumber, length, wait);
-        if (r.status !== 'ok') throw new CcidError('transfer_failed', `bulk IN transfer ended with ${r.status}`);
-        bytes = r.data ? new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) : new Uint8Array(0);
+        bytes = await this.#readBulk(length, wait);
       } catch (err) {
         if (err instanceof CcidError) throw err;
         if (classifyUsbError(err) === 'timeout') throw new CcidError('timeout', `no reply to ${cmd.type} within ${wait} ms`, { cause: err });
@@ -253,6 +252,41 @@ export class CcidReader {
       }
       return reply;
     }
+  }
+
+  /**
+   * One bulk-IN read. usb@3 cancels the transfer itself after `wait`; WebUSB has no transfer timeout,
+   * so a timer gives up waiting but leaves the transfer pending, and the next read takes it over
+   * instead of queueing a second one behind it (which would swallow the next reply).
+   */
+  async #readBulk(length: number, wait: number): Promise<Uint8Array> {
+    let pending = this.#bulkInFlight;
+    if (!pending) {
+      pending = this.device.transferIn(this.endpoints.bulkIn.endpointNumber, length, wait).then((r) => {
+        if (r.status !== 'ok') throw new CcidError('transfer_failed', `bulk IN transfer ended with ${r.status}`);
+        return r.data ? new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) : new Uint8Array(0);
+      });
+      const mine = pending;
+      this.#bulkInFlight = mine;
+      mine.then(
+        () => this.#clearInFlight(mine),
+        () => this.#clearInFlight(mine),
+      );
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      // A little after usb@3's own timeout, so that one wins where it exists.
+      timer = setTimeout(() => reject(new CcidError('timeout', `no reply within ${wait} ms`)), wait + 50);
+    });
+    try {
+      return await Promise.race([pending, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #clearInFlight(p: Promise<Uint8Array>): void {
+    if (this.#bulkInFlight === p) this.#bulkInFlight = null;
   }
 
   #transferError(what: string, err: unknown): CcidError {
