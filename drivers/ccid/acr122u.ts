@@ -112,6 +112,12 @@ export class Acr122u {
     return parseAtr(r.data);
   }
 
+  /** Powers the card on and reads its type and UID: what the encoder needs to know about the card on the tray. */
+  async identify(): Promise<CardInfo & { uid: Uint8Array }> {
+    const info = await this.powerOn();
+    return { ...info, uid: await this.getUid() };
+  }
+
   async powerOff(): Promise<void> {
     await this.reader.transact({ type: 'IccPowerOff' });
   }

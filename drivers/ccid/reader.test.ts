@@ -182,6 +182,14 @@ describe('ACR122U commands', () => {
     expect(await acr.getAts()).toEqual(hex('07 06 75 77 81 02 80'));
   });
 
+  it('identifies the card on the tray: type and UID (Ultralight/NTAG: UID only)', async () => {
+    const { sim, acr } = await setup();
+    sim.place(new UltralightCard(hex('04 A1 B2 C3 D4 E5 F6')));
+    expect(await acr.identify()).toMatchObject({ type: 'mifare-ultralight', uid: hex('04 A1 B2 C3 D4 E5 F6') });
+    await acr.powerOff();
+    expect(((await caught(acr.getUid())) as CcidError).slotError).toBe(0xfe);
+  });
+
   it('parses ATRs strictly', () => {
     expect(parseAtr(hex('3B 81 80 01 80 80')).type).toBe('mifare-desfire');
     expect(parseAtr(hex('3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 26 00 00 00 00 4D')).type).toBe('mifare-mini');
