@@ -301,4 +301,14 @@ describe('slot change events', () => {
     off();
     expect(events).toEqual([{ type: 'card-placed' }, { type: 'card-removed' }]);
   });
+
+  it('reports an unplug while watching as an error event', async () => {
+    const { sim, reader } = await setup({}, { interruptPollMs: 100 });
+    const events: SlotEvent[] = [];
+    reader.onSlotChange((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 10));
+    sim.unplug();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(events).toMatchObject([{ type: 'error', error: { code: 'transfer_failed', message: expect.stringMatching(/unplugged/) } }]);
+  });
 });
