@@ -51,6 +51,8 @@ const cursorPageShape = {
   with_count: z.boolean().default(false),
 };
 const none = z.strictObject({});
+const encoderId = z.string().min(1).max(200);
+const waitSeconds = z.number().int().min(1).max(300).default(60);
 
 const userCreate = z
   .strictObject({
@@ -287,6 +289,52 @@ export const contract = {
     summary: 'Mark a tag lost or stolen (it is rejected everywhere) or found again.',
   }),
   'tags.delete': command<{ id: string }>()({ input: byId, permission: 'people.write', summary: 'Remove a tag.' }),
+
+  // ── Card encoders (docs/credentials.md; the encoders attached to this computer) ──────────────
+  'encoders.list': query<R.EncodersState>()({ input: none, permission: 'people.read', summary: 'The card encoders attached now, the card on each, and why there are none.' }),
+  'encoders.read': query<R.CardReport>()({
+    input: z.strictObject({ encoder_id: encoderId, wait_s: waitSeconds }),
+    permission: 'people.read',
+    summary: 'Whose card is this? Waits for a card on the encoder and says what it is: its credential, tag, owner and last entries.',
+  }),
+  'encoders.encode': command<R.EncodeResult>()({
+    input: z.strictObject({ encoder_id: encoderId, user_id: s.id, tag_id: s.id.optional(), wait_s: waitSeconds }),
+    permission: 'people.write',
+    summary:
+      'Encode a card for a person: waits for a card, writes the credential, reads it back, then registers the tag and assigns it (tag_id: re-issue that tag onto this card with a new issue counter).',
+  }),
+  'encoders.erase': command<{ uid: string }>()({
+    input: z.strictObject({ encoder_id: encoderId, wait_s: waitSeconds }),
+    permission: 'people.write',
+    summary: 'Wipe the credential of a card of this site back to transport keys; refused while the card is a tag someone holds.',
+  }),
+  'encoders.cancel': command<{ cancelled: boolean }>()({
+    input: z.strictObject({ encoder_id: encoderId }),
+    permission: 'people.read',
+    summary: 'Stop waiting for a card on this encoder (a write already under way is finished first).',
+  }),
+  'encoders.tray.list': query<R.TrayCard[]>()({ input: none, permission: 'people.read', summary: 'Demo only: the cards beside the simulated encoder.' }),
+  'encoders.tray.place': command<R.TrayCard[]>()({
+    input: z.strictObject({ card_id: z.string().min(1).max(100), encoder_id: encoderId }),
+    permission: 'people.read',
+    summary: 'Demo only: lay a card from the tray on the simulated encoder.',
+  }),
+  'encoders.tray.remove': command<R.TrayCard[]>()({
+    input: z.strictObject({ encoder_id: encoderId }),
+    permission: 'people.read',
+    summary: 'Demo only: take the card off the simulated encoder.',
+  }),
+  'site.key': query<R.SiteKeyInfo | null>()({ input: none, permission: 'site.read', summary: "The site's card key: fingerprint and generation (never the key)." }),
+  'site.key_export': command<{ text: string; fingerprint: string }>()({
+    input: z.strictObject({ passphrase: z.string().min(10, { error: 'must be at least 10 characters' }).max(1000) }),
+    permission: 'backup',
+    summary: "The site's card key as backup text under a passphrase (made first if the site has none).",
+  }),
+  'site.key_import': command<R.SiteKeyInfo>()({
+    input: z.strictObject({ text: z.string().min(1).max(10_000), passphrase: z.string().min(1).max(1000) }),
+    permission: 'backup',
+    summary: "Make a backed-up card key of this site the current one (after restoring the site's database on another computer).",
+  }),
 
   // ── Access groups ─────────────────────────────────────────────────────────────────────────────
   'access_groups.list': query<R.Page<R.AccessGroupSummary>>()({ input: s.listInput, permission: 'access.read', summary: 'List access groups.' }),

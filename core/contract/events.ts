@@ -1,6 +1,6 @@
 // Events the core pushes to front ends (over IPC or a WebSocket), by name.
 import type { DataSyncState, LockedState } from '../domain/enums.ts';
-import type { EntryRow, HubStatus, IncidentRow } from './results.ts';
+import type { EncodersState, EntryRow, HubStatus, IncidentRow } from './results.ts';
 
 export interface ContractEvents {
   /** Something in the model changed; lists of ids by kind, so views can refresh what they show. */
@@ -12,6 +12,12 @@ export interface ContractEvents {
   'tag.presented': { lock_id: string; card_uid: string; tag_number: string | null; time: string };
   /** A hub link changed state (connected, claimed, syncing, ready, failed, gone): for the hubs page. */
   'hub.status': HubStatus;
+  /** Encoders attached or detached, a card placed or removed, an encoder busy or free: the whole picture. */
+  'encoder.status': EncodersState;
+  /** How far the work on an encoder is, for the station's progress display. */
+  'encoder.progress': { encoder_id: string; step: EncoderStep; blocks_written: number; message: string | null };
   'iq.sync_state': { iq_id: string; data_sync_state: DataSyncState; online?: boolean; version: number; hash: string };
 }
 export type EventName = keyof ContractEvents;
+
+export type EncoderStep = 'waiting_for_card' | 'reading' | 'authenticating' | 'writing' | 'verifying' | 'saving' | 'done' | 'failed';

@@ -1,5 +1,6 @@
 // Shapes returned through the contract, beyond the plain model records.
 import type { Explanation, Decision } from '../access/decide.ts';
+import type { CredentialVerdict, EncoderCardType, TrayCard } from '../encoders/ports.ts';
 import type { CountBucket, EntryPage, EntryRow, InactivityReport, LastSeen } from '../audit/query.ts';
 import type { IncidentRow } from '../audit/incidents.ts';
 import type { IngestResult } from '../audit/ingest.ts';
@@ -59,6 +60,69 @@ export interface HubLockInfo {
   /** The core's name for it; null when the hub names a lock the core no longer has. */
   customer_reference: string | null;
 }
+
+/** An encoder attached now, and the card lying on it (contract `encoders.list`, event `encoder.status`). */
+export interface EncoderStatus {
+  id: string;
+  name: string;
+  firmware: string;
+  simulated: boolean;
+  card: { uid: string; card_type: EncoderCardType } | null;
+  /** Working for an operator (waiting for a card, writing, reading). */
+  busy: boolean;
+}
+
+export interface EncodersState {
+  encoders: EncoderStatus[];
+  /** Why none are attached when that is not simply "none plugged in" (no USB, permissions, pcscd). */
+  problem: string | null;
+  /** The demo's card tray is there (`serve --demo`): `encoders.tray.*` work. */
+  tray: boolean;
+}
+
+/** What a card on the encoder is (contract `encoders.read`: "whose card is this?"). */
+export interface CardReport {
+  encoder_id: string;
+  uid: string;
+  card_type: EncoderCardType;
+  /** Its credential sector under this site's key; `genuine` only when the MAC checks out. */
+  credential: CredentialVerdict;
+  /** From a genuine credential. */
+  tag_number: string | null;
+  issue_counter: number | null;
+  /** A genuine credential older than the tag's current issue (the card was re-issued): the locks refuse it. */
+  superseded: boolean;
+  /** The tag registered with this UID, if any. */
+  tag: TagDetail | null;
+  owner: UserDetail | null;
+  /** The latest entries of this tag, newest first (at most 5; empty without audit.read). */
+  last_entries: EntryRow[];
+  /** An encoding of this card that did not finish (card pulled off, host stopped): encode it again to repair. */
+  interrupted: { tag_number: string; issue_counter: number; started_at: string; failure: string | null } | null;
+}
+
+export interface EncodeResult {
+  tag: TagDetail;
+  uid: string;
+  issue_counter: number;
+  /** An existing tag was moved to this card with a new issue counter (its earlier cards are refused). */
+  reissued: boolean;
+  /** The card held an interrupted encoding, which was finished with the same tag number and counter. */
+  repaired: boolean;
+  /** From "card on the encoder" to "written and read back". */
+  duration_ms: number;
+}
+
+export interface SiteKeyInfo {
+  fingerprint: string;
+  generation: number;
+  source: 'generated' | 'imported';
+  created_at: string;
+  /** Cards encoded (and verified) under this key. */
+  encoded_cards: number;
+}
+
+export type { TrayCard };
 
 export interface IncidentPage {
   items: IncidentRow[];

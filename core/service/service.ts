@@ -25,6 +25,8 @@ import type { CallMeta, CommandContext, Handlers, QueryContext } from './context
 import { entryFilter } from './handlers/audit.ts';
 import { handlers } from './handlers/index.ts';
 import type { DeviceManager } from '../devices/device-manager.ts';
+import type { EncoderManager } from '../encoders/encoder-manager.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { Later } from './later.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { tokenHash } from './passwords.ts';
@@ -55,6 +57,13 @@ export class GatehouseService {
    * commands are recorded by the core alone, as for a site whose locks are not driven from this PC.
    */
   devices: DeviceManager | null = null;
+  /** The card encoders, when a composition root runs an encoder manager (it sets itself here). */
+  encoders: EncoderManager | null = null;
+  /**
+   * Seals the installation's secrets (the site's card key), set by the composition root that holds the
+   * master key; without one, nothing that needs a secret works (`unavailable`).
+   */
+  secrets: SecretBox | null = null;
 
   constructor(
     readonly db: SiteDatabase,
@@ -180,17 +189,26 @@ export class GatehouseService {
     return { actor, now, nowIso: new Date(now).toISOString(), meta, service: this, db: this.db.read };
   }
 
-  private runCommand(actor: Actor | null, name: ContractName, input: unknown, meta: CallMeta): unknown {
+  /**
+   * Writes as a command does (one transaction, the operator log, access tables and events after the
+   * commit), for work that finishes after a Later: what a hub or an encoder did, recorded under the
+   * command that asked for it. The caller has already been authorised for `name`.
+   */
+  transact<T>(actor: Actor | null, name: ContractName, fn: (ctx: CommandContext) => T, meta: CallMeta = {}): T {
     const after: Array<() => void> = [];
     const changes = new ChangeSet();
     const result = this.db.transaction((db) => {
       const { ctx, records } = this.commandContext(db, actor, name, meta, changes, after);
-      const r = (this.handlers[name] as (c: CommandContext, i: unknown) => unknown)(ctx, input);
+      const r = fn(ctx);
       appendOperatorLog(db, records);
       return r;
     });
     this.afterCommit(changes, after);
     return result;
+  }
+
+  private runCommand(actor: Actor | null, name: ContractName, input: unknown, meta: CallMeta): unknown {
+    return this.transact(actor, name, (ctx) => (this.handlers[name] as (c: CommandContext, i: unknown) => unknown)(ctx, input), meta);
   }
 
   private commandContext(

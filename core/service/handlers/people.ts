@@ -1,10 +1,11 @@
-import { invalid, notFound } from '../../contract/errors.ts';
+import { GatehouseError, invalid, notFound } from '../../contract/errors.ts';
 import type { UserDetail } from '../../contract/results.ts';
 import type { Tag, User } from '../../domain/model.ts';
 import type { ReadDb } from '../../store/db.ts';
 import { listRows } from '../../store/list.ts';
 import { addGroupUser, getAccessGroup } from '../../store/repos/access-groups.ts';
 import { getIq } from '../../store/repos/iqs.ts';
+import { isTagNumberReserved } from '../../store/repos/card-encodings.ts';
 import { deleteTag, getTag, insertTag, nextTagNumber, tagList, tagsOfUser, updateTag } from '../../store/repos/tags.ts';
 import { deleteUser, getUser, groupsOfUser, insertUser, updateUser, userList } from '../../store/repos/users.ts';
 import type { CommandContext, HandlerGroup } from '../context.ts';
@@ -49,8 +50,13 @@ export function createUser(ctx: CommandContext, input: Omit<User, 'id' | 'user_i
   return user;
 }
 
-export function createTag(ctx: CommandContext, input: Partial<Pick<Tag, 'tag_number'>> & Pick<Tag, 'card_uid' | 'kind' | 'source_iq_id' | 'user_id' | 'blocked'>): Tag {
+export function createTag(ctx: CommandContext, input: Partial<Pick<Tag, 'tag_number' | 'issue_counter'>> & Pick<Tag, 'card_uid' | 'kind' | 'source_iq_id' | 'user_id' | 'blocked'>): Tag {
   checkRefs(ctx, input);
+  if (input.tag_number !== undefined && isTagNumberReserved(ctx.db, input.tag_number)) {
+    throw new GatehouseError('conflict', `Tag number ${input.tag_number} may be on a card whose encoding did not finish; lay that card on the encoder to finish it, or choose another number`, [
+      { path: 'tag_number', message: 'reserved by an unfinished card encoding' },
+    ]);
+  }
   const tag: Tag = {
     id: newId(),
     tag_number: input.tag_number ?? nextTagNumber(ctx.db),
@@ -62,7 +68,7 @@ export function createTag(ctx: CommandContext, input: Partial<Pick<Tag, 'tag_num
     blocked: input.blocked,
     lost_or_stolen: false,
     lost_or_stolen_date: null,
-    issue_counter: 0,
+    issue_counter: input.issue_counter ?? 0,
     created_at: ctx.nowIso,
     updated_at: ctx.nowIso,
   };

@@ -2,6 +2,7 @@ import { TAG_KINDS } from '../../domain/enums.ts';
 import type { Tag } from '../../domain/model.ts';
 import type { TagDetail } from '../../contract/results.ts';
 import type { FieldMap } from '../../query/filter-sql.ts';
+import { highestTagNumber } from './card-encodings.ts';
 import { stmt, type ReadDb, type WriteDb } from '../db.ts';
 import type { ListSpec } from '../list.ts';
 import { bit, withBooleans, type SqlRow } from './rows.ts';
@@ -50,15 +51,21 @@ export function getTagByNumber(db: ReadDb, tagNumber: string): Tag | null {
   return row ? toTag(row) : null;
 }
 
+export function getTagByUid(db: ReadDb, cardUid: string): TagDetail | null {
+  const row = stmt(db, `SELECT ${SELECT_DETAIL} FROM ${FROM_DETAIL} WHERE t.card_uid = ?`).get(cardUid) as SqlRow | undefined;
+  return row ? toTagDetail(row) : null;
+}
+
 export function tagsOfUser(db: ReadDb, userId: string): Tag[] {
   return (stmt(db, 'SELECT * FROM tags WHERE user_id = ? ORDER BY tag_number').all(userId) as SqlRow[]).map(toTag);
 }
 
-/** The lowest unused tag number above the highest in use (numbers are never reused while a card exists). */
+/**
+ * The lowest unused tag number above the highest in use (numbers are never reused while a card exists),
+ * also above any number an unfinished card encoding may have written to a card (card-encodings.ts).
+ */
 export function nextTagNumber(db: ReadDb): string {
-  const max = (stmt(db, 'SELECT max(tag_number) AS m FROM tags').get() as { m: string | null }).m;
-  const next = max === null ? 1 : Number(max) + 1;
-  return String(next).padStart(10, '0');
+  return String(highestTagNumber(db) + 1).padStart(10, '0');
 }
 
 export function insertTag(db: WriteDb, tag: Tag): void {

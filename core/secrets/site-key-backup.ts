@@ -1,6 +1,7 @@
-// The site master key (16 bytes, AES-128: the KDF's key, kdf.ts): generated per site, and exported for
-// backup as text under a passphrase. At rest in the installation it is sealed with core/secrets
-// (later); this module only knows the key and its backup format.
+// The backup format of the site's card key (16 bytes, AES-128: the key-diversification key of
+// docs/credentials.md): text under a passphrase, to keep on paper or in a password manager. At rest in
+// the installation the key is sealed under the master key (site-keys.ts); this module only knows the
+// backup format.
 //
 //   -----BEGIN GATEHOUSE SITE KEY-----
 //   Format: gatehouse-site-key 1
@@ -18,7 +19,8 @@
 // changed unnoticed. Import tells apart: damaged text (Checksum), a wrong passphrase (Check), and a
 // file altered by someone who recomputed the checksum (GCM tag).
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { SITE_KEY_LENGTH } from './kdf.ts';
+/** AES-128: the same length as drivers/mifare/kdf.ts's SITE_KEY_LENGTH (the core may not import it). */
+export const SITE_KEY_LENGTH = 16;
 
 const BEGIN = '-----BEGIN GATEHOUSE SITE KEY-----';
 const END = '-----END GATEHOUSE SITE KEY-----';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exportSiteKey, generateSiteKey, importSiteKey, SiteKeyError, type SiteKeyErrorCode } from './site-key.ts';
+import { exportSiteKey, generateSiteKey, importSiteKey, SiteKeyError, type SiteKeyErrorCode } from './site-key-backup.ts';
 
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 const PASS = 'correct horse battery staple';
