@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { GatehouseError } from '../core/contract/errors.ts';
+import { fileMasterKey } from '../core/secrets/master-key.ts';
+import { SecretBox } from '../core/secrets/secret-box.ts';
 import { defaultDataDir, DATABASE_FILE } from '../core/host/data-dir.ts';
 import { startHost, type RunningHost } from '../core/host/host.ts';
 import { acquireInstanceLock, assertNotRunning } from '../core/host/instance-lock.ts';
@@ -21,6 +23,7 @@ import { streams } from '../core/contract/contract.ts';
 import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit.ts';
 import { entryFilter } from '../core/service/handlers/audit.ts';
 import { openBrowser } from './open-browser.ts';
+import { createEncoders, type Encoders } from './encoders.ts';
 import { createHubs, parseTcpTarget, type Hubs } from './hubs.ts';
 
 /** Where `npm run build` puts the renderer. */
@@ -109,6 +112,7 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     hubs = createHubs({ dataDir: dataDir(), log: say, tcp: o.hubTcp, simulated: !!o.demo && o.simHubs, spare: true });
+    encoders = createEncoders({ log: say, simulated: !!o.demo });
     host = await startHost({
       dataDir: dataDir(),
       port: o.port,
@@ -119,6 +123,8 @@ program
       log: say,
       uiDir: UI_DIR,
       hubs: hubs.attach,
+      encoders: encoders.attach,
+      masterKey: fileMasterKey(dataDir()),
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
     const uiBuilt = existsSync(join(UI_DIR, 'index.html'));
@@ -130,10 +136,12 @@ program
     }
     say(`REST API: ${host.url}/v1.1/sites — health: ${host.url}/api/health`);
     if (o.demo && o.simHubs) say('Demo: three simulated IQ hubs are attached (over a simulated USB bus; --no-sim-hubs to leave them out).');
+    if (o.demo) say('Demo: a simulated card encoder is attached, with a tray of blank and encoded cards (the Encoder station page).');
     if (stopping) shutdown(host, stopping);
   });
 
 let hubs: Hubs | null = null;
+let encoders: Encoders | null = null;
 
 function collectTcp(value: string, previous: string[]): string[] {
   try {
@@ -148,8 +156,7 @@ function shutdown(host: RunningHost, signal: string): void {
   say(`${signal}: stopping`);
   host.close().then(
     () => {
-      hubs?.close();
-      process.exit(0);
+      void Promise.allSettled([hubs?.close(), encoders?.close()]).then(() => process.exit(0));
     },
     (e) => {
       process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
@@ -230,6 +237,46 @@ site
     }
     const r = withService(dataDir(), (svc) => svc.run(systemActor(actorName()), 'site.import', { document: doc as never, replace: !!o.replace, dry_run: !!o.dryRun }, { onProgress: progress('import') }));
     say(`${o.dryRun ? 'Dry run: the document is valid' : 'Imported'}: ${Object.entries(r.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  });
+
+const siteKey = program.command('site-key').description("the site's card key, which every card credential is made under (docs/credentials.md)");
+
+/** The passphrase from --passphrase-file or GATEHOUSE_SITE_KEY_PASSPHRASE: never a command-line argument (it would be in the shell history). */
+function passphrase(o: { passphraseFile?: string }): string {
+  const p = o.passphraseFile ? readFileSync(o.passphraseFile, 'utf8').replace(/\r?\n$/, '') : process.env.GATEHOUSE_SITE_KEY_PASSPHRASE;
+  if (!p) throw new GatehouseError('validation', 'Give the passphrase in a file (--passphrase-file) or in GATEHOUSE_SITE_KEY_PASSPHRASE');
+  return p;
+}
+
+siteKey
+  .command('export <file>')
+  .description('write the card key, under a passphrase, to a new file (keep it apart from the backups)')
+  .option('--passphrase-file <file>', 'read the passphrase (at least 10 characters) from this file')
+  .action(async (file: string, o: { passphraseFile?: string }) => {
+    const secret = passphrase(o);
+    const box = new SecretBox(await fileMasterKey(dataDir()).load());
+    const r = withService(dataDir(), (svc) => {
+      svc.secrets = box;
+      return svc.run(systemActor(actorName()), 'site.key_export', { passphrase: secret });
+    });
+    // wx: an earlier backup is never overwritten; 0600: the file is half of what opens every card.
+    writeFileSync(resolve(file), r.text, { flag: 'wx', mode: 0o600 });
+    say(`Card key (fingerprint ${r.fingerprint}) written to ${file}. Keep it and its passphrase apart.`);
+  });
+
+siteKey
+  .command('import <file>')
+  .description("make a backed-up card key of this site the current one (after restoring the site's database on another computer)")
+  .option('--passphrase-file <file>', 'read the passphrase from this file')
+  .action(async (file: string, o: { passphraseFile?: string }) => {
+    const secret = passphrase(o);
+    const text = readFileSync(resolve(file), 'utf8');
+    const box = new SecretBox(await fileMasterKey(dataDir()).load());
+    const r = withService(dataDir(), (svc) => {
+      svc.secrets = box;
+      return svc.run(systemActor(actorName()), 'site.key_import', { text, passphrase: secret });
+    });
+    say(`Card key ${r.fingerprint} is current (generation ${r.generation}, ${r.source}).`);
   });
 
 program

@@ -207,7 +207,7 @@ export class EncoderManager {
   /** Encode (or re-issue, or repair) a card for a person; see the order at the top of this file. */
   encode(actor: Actor | null, input: EncodeInput): Promise<EncodeResult> {
     const keys = this.siteKeys();
-    return this.#withCard(input.encoder_id, input.wait_s, async (device, card) => {
+    return this.#withCard(input.encoder_id, input.wait_s, async (device) => {
       const started = this.service.now();
       const site = keys.currentOrCreate();
       this.#progress(input.encoder_id, 'reading');
@@ -218,7 +218,9 @@ export class EncoderManager {
           { path: 'card', message: reading.card_type },
         ]);
       }
-      const plan = this.service.transact(actor, 'encoders.encode', (ctx) => this.#plan(ctx, input, card.uid, site, device.id));
+      // What the read found is the card now (the one waited for may have been swapped since).
+      const uid = reading.uid;
+      const plan = this.service.transact(actor, 'encoders.encode', (ctx) => this.#plan(ctx, input, uid, site, device.id));
       const { encoding } = plan;
       let written;
       try {
@@ -228,7 +230,7 @@ export class EncoderManager {
             siteId: site.site_id,
             tagNumber: encoding.tag_number,
             issueCounter: encoding.issue_counter,
-            uid: card.uid,
+            uid,
             onStep: (step, blocks) => this.#progress(input.encoder_id, step, blocks),
           }),
         );
@@ -246,7 +248,7 @@ export class EncoderManager {
       const tag = this.service.transact(actor, 'encoders.encode', (ctx) => this.#commit(ctx, plan, input.user_id));
       await device.feedback('success').catch(() => {});
       this.#progress(input.encoder_id, 'done', 4);
-      return { tag, uid: card.uid, issue_counter: encoding.issue_counter, reissued: plan.tagId !== null, repaired: plan.repaired, duration_ms: this.service.now() - started };
+      return { tag, uid, issue_counter: encoding.issue_counter, reissued: plan.tagId !== null, repaired: plan.repaired, duration_ms: this.service.now() - started };
     });
   }
 
@@ -368,14 +370,15 @@ export class EncoderManager {
   /** Wipes a card of this site back to transport keys. */
   erase(actor: Actor | null, encoderId: string, waitS: number): Promise<{ uid: string }> {
     const keys = this.siteKeys();
-    return this.#withCard(encoderId, waitS, async (device, card) => {
+    return this.#withCard(encoderId, waitS, async (device) => {
+      const site = keys.currentOrCreate();
+      const card = await this.#driver(device, () => device.read(site.key, site.site_id));
       const tag = getTagByUid(this.service.db.read, card.uid);
       if (tag?.user_id && !tag.lost_or_stolen && !tag.blocked) {
         throw new GatehouseError('conflict', `This card is tag ${tag.tag_number}, held by ${tag.owner ? `${tag.owner.first_name} ${tag.owner.last_name}` : 'someone'}; unassign or block the tag before erasing the card`, [
           { path: 'card', message: 'tag in use' },
         ]);
       }
-      const site = keys.currentOrCreate();
       this.#progress(encoderId, 'writing');
       await this.#driver(device, () => device.erase(site.key, card.uid));
       this.service.transact(actor, 'encoders.erase', (ctx) => {

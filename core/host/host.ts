@@ -17,6 +17,8 @@ import { ensureSite } from './first-run.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import type { DeviceManager } from '../devices/device-manager.ts';
 import { startDeviceManager } from '../devices/start.ts';
+import type { MasterKeySource } from '../secrets/master-key.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
 import type { HubSessionStatus } from '../devices/hub-session.ts';
 
 /**
@@ -25,6 +27,12 @@ import type { HubSessionStatus } from '../devices/hub-session.ts';
  * new manager after a restore, once the previous one's links are closed.
  */
 export type HubWiring = (manager: DeviceManager, service: GatehouseService) => (() => Promise<void>) | void;
+
+/**
+ * How a composition root connects card encoders: given the current service, it starts an encoder
+ * manager for it and returns how to stop. Called again for the new service after a restore.
+ */
+export type EncoderWiring = (service: GatehouseService) => (() => Promise<void>) | void;
 
 export interface HostOptions {
   dataDir: string;
@@ -40,6 +48,13 @@ export interface HostOptions {
   uiDir?: string;
   /** Connects hubs to the device manager; without it the host runs no device manager. */
   hubs?: HubWiring;
+  /** Connects card encoders; without it `encoders.*` answers that this host drives none. */
+  encoders?: EncoderWiring;
+  /**
+   * The master key the installation's secrets (the site's card key) are sealed under; without one,
+   * nothing that needs a secret works. `serve` passes `<data>/master.key`.
+   */
+  masterKey?: MasterKeySource;
 }
 
 export interface RunningHost {
@@ -72,11 +87,15 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       o.log('(shown once; set GATEHOUSE_OWNER_PASSWORD to choose it yourself)');
     }
     const file = join(o.dataDir, DATABASE_FILE);
-    const newService = (d: SiteDatabase) =>
-      new GatehouseService(d, {
+    const box = o.masterKey ? new SecretBox(await o.masterKey.load()) : null;
+    const newService = (d: SiteDatabase) => {
+      const svc = new GatehouseService(d, {
         now: o.now,
         log: (level, message, extra) => o.log(`[${level}] ${message}${extra instanceof Error ? `: ${extra.stack ?? extra.message}` : ''}`),
       });
+      svc.secrets = box;
+      return svc;
+    };
     let service = newService(db);
     if (o.demo) {
       const seeded = seedDemo(service, { now: o.now?.() ?? Date.now() });
@@ -96,8 +115,17 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     let devices: { manager: DeviceManager; stop: (() => Promise<void>) | null } | null = null;
     /** Settles once every previous manager's links are closed. */
     let devicesStopped: Promise<void> = Promise.resolve();
+    let stopEncoders: (() => Promise<void>) | null = null;
     const startDevices = () => {
-      if (!o.hubs || closed) return;
+      if (closed) return;
+      if (o.encoders) {
+        try {
+          stopEncoders = o.encoders(service) ?? null;
+        } catch (e) {
+          o.log(`[error] connecting card encoders failed: ${(e as Error).message}`);
+        }
+      }
+      if (!o.hubs) return;
       const wire = o.hubs;
       const mine = { manager: startDeviceManager(service, (level, message) => o.log(`[${level}] ${message}`)), stop: null as (() => Promise<void>) | null };
       devices = mine;
@@ -114,13 +142,15 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     };
     /** Ends every session at once (while the database is still open: they record the hubs offline); the links close after. */
     const stopDevices = (): Promise<void> => {
+      const encodersStopped = stopEncoders?.();
+      stopEncoders = null;
       const d = devices;
       devices = null;
       if (d) {
         const links = Promise.allSettled([d.stop?.(), d.manager.close()]).then(() => undefined);
         devicesStopped = Promise.all([devicesStopped, links]).then(() => undefined);
       }
-      return devicesStopped;
+      return Promise.all([devicesStopped, encodersStopped]).then(() => undefined);
     };
 
     async function restore(backup: string, by: Actor = systemActor('restore')): Promise<{ previous: string | null; info: BackupInfo }> {

@@ -6,7 +6,8 @@ import { Acr122uSimulator, atrFor, SIMULATED_FIRMWARE } from '../encoder-sim/acr
 import { DEFAULT_KEY, DesfireCard, MifareClassicCard, UltralightCard } from '../encoder-sim/cards.ts';
 import { Acr122u, ApduError, describeStatusWord, parseAtr } from './acr122u.ts';
 import { CcidError } from './messages.ts';
-import { openCcidReader, openFirstCcidReader, ReaderOpenError, readerBusyMessage, type CcidReader, type SlotEvent } from './reader.ts';
+import { UsbOpenError } from '../transport/usb-open-error.ts';
+import { openCcidReader, openFirstCcidReader, readerBusyMessage, type CcidReader, type SlotEvent } from './reader.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.trim().split(/\s+/), (b) => parseInt(b, 16));
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -54,8 +55,8 @@ describe('opening the reader', () => {
     const sim = new Acr122uSimulator();
     sim.device.failNext('claimInterface', new Error('claimInterface error: Device or resource busy (os error 16)'));
     const e = await caught(openCcidReader(sim.device));
-    expect(e).toBeInstanceOf(ReaderOpenError);
-    expect((e as ReaderOpenError).code).toBe('busy');
+    expect(e).toBeInstanceOf(UsbOpenError);
+    expect((e as UsbOpenError).code).toBe('busy');
     if (process.platform === 'linux') expect((e as Error).message).toMatch(/pcscd[\s\S]*systemctl stop pcscd/);
     expect(readerBusyMessage('(x)', 'busy', true)).toMatch(/pn533_usb/);
     expect(readerBusyMessage('(x)', 'busy', false)).toMatch(/PC\/SC applications/);
@@ -66,16 +67,16 @@ describe('opening the reader', () => {
     const bus = new FakeUsbBus();
     bus.failEnumeration(new Error('getDevices error: /sys/bus/usb: No such file or directory'));
     const e1 = await caught(openFirstCcidReader(bus));
-    expect((e1 as ReaderOpenError).code).toBe('no_usb_subsystem');
+    expect((e1 as UsbOpenError).code).toBe('no_usb_subsystem');
     expect((e1 as Error).message).toMatch(/USB is not available[\s\S]*Cards cannot be encoded/);
     bus.failEnumeration(undefined);
     const e2 = await caught(openFirstCcidReader(bus));
-    expect((e2 as ReaderOpenError).message).toMatch(/No card encoder \(USB 072f:2200\)/);
+    expect((e2 as UsbOpenError).message).toMatch(/No card encoder \(USB 072f:2200\)/);
     const sim = new Acr122uSimulator();
     bus.plug(sim.device);
     sim.device.failNext('open', new Error('open error: Permission denied (os error 13)'));
     const e3 = await caught(openFirstCcidReader(bus));
-    expect((e3 as ReaderOpenError).code).toBe('no_permission');
+    expect((e3 as UsbOpenError).code).toBe('no_permission');
     const r = await openFirstCcidReader(bus);
     await r.close();
   });
@@ -83,7 +84,7 @@ describe('opening the reader', () => {
   it('refuses a device without a CCID interface', async () => {
     const { FakeUsbDevice } = await import('../transport/fake-webusb.ts');
     const e = await caught(openCcidReader(new FakeUsbDevice()));
-    expect((e as ReaderOpenError).code).toBe('no_interface');
+    expect((e as UsbOpenError).code).toBe('no_interface');
   });
 });
 

@@ -4,8 +4,9 @@
 // bSeq (a stale reply from a command that timed out is dropped, at most 10 in a row, as libccid does),
 // bSlot, reply type, exact length; time-extension replies make the wait longer; a command that got no
 // reply is sent again with a new bSeq (the pseudo-APDUs this driver sends are all idempotent).
-import { classifyUsbError, noPermissionMessage, noUsbMessage } from '../transport/usb-diagnostics.ts';
+import { classifyUsbError, ENCODER_ROLE, noPermissionMessage, noUsbMessage } from '../transport/usb-diagnostics.ts';
 import { errorText } from '../transport/usb-module.ts';
+import { UsbOpenError } from '../transport/usb-open-error.ts';
 import { formatUsbIds, type UsbDevice, type UsbEndpoint, type UsbIds, type UsbModule } from '../transport/webusb-types.ts';
 import {
   ACR122U_MAX_MESSAGE_LENGTH,
@@ -47,19 +48,6 @@ export interface CcidEndpoints {
   readonly interruptIn: UsbEndpoint | undefined;
 }
 
-export type ReaderOpenFailure = 'no_usb_subsystem' | 'not_found' | 'no_permission' | 'busy' | 'no_interface' | 'disconnected' | 'failed';
-
-export class ReaderOpenError extends Error {
-  override readonly name = 'ReaderOpenError';
-  constructor(
-    readonly code: ReaderOpenFailure,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 /** What to tell the admin when the reader is claimed by someone else (on Linux usually pcscd). */
 export function readerBusyMessage(label: string, detail: string, linux = process.platform === 'linux'): string {
   return (
@@ -81,12 +69,12 @@ export async function openFirstCcidReader(usb: Pick<UsbModule, 'getDevices'>, op
     devices = await usb.getDevices();
   } catch (err) {
     if (classifyUsbError(err) === 'no_permission') {
-      throw new ReaderOpenError('no_permission', noPermissionMessage(err, ids, undefined, 'USB devices cannot be listed'), { cause: err });
+      throw new UsbOpenError('no_permission', noPermissionMessage(err, ids, undefined, 'USB devices cannot be listed', ENCODER_ROLE), { cause: err });
     }
-    throw new ReaderOpenError('no_usb_subsystem', noUsbMessage(err, ids).replace('IQ hubs on the network (TCP) still work.', 'Cards cannot be encoded on this computer.'), { cause: err });
+    throw new UsbOpenError('no_usb_subsystem', noUsbMessage(err, ids, undefined, ENCODER_ROLE), { cause: err });
   }
   const device = devices.find((d) => d.vendorId === ids.vendorId && d.productId === ids.productId);
-  if (!device) throw new ReaderOpenError('not_found', `No card encoder (USB ${formatUsbIds(ids)}) is plugged in.`);
+  if (!device) throw new UsbOpenError('not_found', `No card encoder (USB ${formatUsbIds(ids)}) is plugged in.`);
   return openCcidReader(device, options);
 }
 
@@ -94,13 +82,13 @@ export async function openFirstCcidReader(usb: Pick<UsbModule, 'getDevices'>, op
 export async function openCcidReader(device: UsbDevice, options: CcidReaderOptions = {}): Promise<CcidReader> {
   const label = `(USB ${formatUsbIds(device)})`;
   const ids = { vendorId: device.vendorId, productId: device.productId };
-  const fail = (step: string, err: unknown): ReaderOpenError => {
-    if (err instanceof ReaderOpenError) return err;
+  const fail = (step: string, err: unknown): UsbOpenError => {
+    if (err instanceof UsbOpenError) return err;
     const kind = classifyUsbError(err);
-    if (kind === 'no_permission') return new ReaderOpenError('no_permission', noPermissionMessage(err, ids, undefined, `The card encoder ${label} could not be opened (${step})`), { cause: err });
-    if (kind === 'disconnected') return new ReaderOpenError('disconnected', `The card encoder ${label} was unplugged while it was being opened.`, { cause: err });
-    if (kind === 'busy') return new ReaderOpenError('busy', readerBusyMessage(label, `${step}: ${errorText(err)}`), { cause: err });
-    return new ReaderOpenError('failed', `The card encoder ${label} could not be opened (${step}: ${errorText(err)}).`, { cause: err });
+    if (kind === 'no_permission') return new UsbOpenError('no_permission', noPermissionMessage(err, ids, undefined, `The card encoder ${label} could not be opened (${step})`, ENCODER_ROLE), { cause: err });
+    if (kind === 'disconnected') return new UsbOpenError('disconnected', `The card encoder ${label} was unplugged while it was being opened.`, { cause: err });
+    if (kind === 'busy') return new UsbOpenError('busy', readerBusyMessage(label, `${step}: ${errorText(err)}`), { cause: err });
+    return new UsbOpenError('failed', `The card encoder ${label} could not be opened (${step}: ${errorText(err)}).`, { cause: err });
   };
   const openedHere = !device.opened;
   let claimed: number | undefined;
@@ -115,7 +103,7 @@ export async function openCcidReader(device: UsbDevice, options: CcidReaderOptio
       config = device.configuration;
     }
     const endpoints = findCcidEndpoints(config?.interfaces ?? []);
-    if (!endpoints) throw new ReaderOpenError('no_interface', `The USB device ${label} has no smart-card (CCID, class 0x0B) interface with bulk IN and OUT endpoints.`);
+    if (!endpoints) throw new UsbOpenError('no_interface', `The USB device ${label} has no smart-card (CCID, class 0x0B) interface with bulk IN and OUT endpoints.`);
     const n = endpoints.interfaceNumber;
     if (device.detachKernelDriver) {
       step = 'detach kernel driver (pn533_usb)';

@@ -24,35 +24,51 @@ export function hubUdevRule(ids: UsbIds = IQ_HUB_USB_IDS): string {
   );
 }
 
+/** What a message is about: the device by name, and what still works when USB does not. */
+export interface UsbDeviceRole {
+  /** "the hub", "the card encoder". */
+  noun: string;
+  withoutUsb: string;
+}
+
+export const HUB_ROLE: UsbDeviceRole = { noun: 'the hub', withoutUsb: 'IQ hubs on the network (TCP) still work.' };
+export const ENCODER_ROLE: UsbDeviceRole = { noun: 'the card encoder', withoutUsb: 'Cards cannot be encoded on this computer.' };
+
 /** The paragraph every "no permission" message ends with. */
-export function udevAdvice(ids: UsbIds = IQ_HUB_USB_IDS): string {
+export function udevAdvice(ids: UsbIds = IQ_HUB_USB_IDS, role: UsbDeviceRole = HUB_ROLE): string {
   return (
-    `Gatehouse needs a udev rule to use the hub without administrator rights. The Gatehouse .deb package ` +
+    `Gatehouse needs a udev rule to use ${role.noun} without administrator rights. The Gatehouse .deb package ` +
     `installs it; otherwise create the file ${UDEV_RULES_PATH} (${UDEV_RULES_FILE}, shipped in the ` +
     `package's resources/udev folder) containing this line:\n` +
     `  ${hubUdevRule(ids)}\n` +
     `then run: ${UDEV_RELOAD_COMMAND}\n` +
-    `and unplug and replug the hub.`
+    `and unplug and replug ${role.noun}.`
   );
 }
 
 /** USB cannot be enumerated at all (no /sys/bus/usb, no libusb backend). */
-export function noUsbMessage(err: unknown, ids: UsbIds = IQ_HUB_USB_IDS, linux = process.platform === 'linux'): string {
+export function noUsbMessage(err: unknown, ids: UsbIds = IQ_HUB_USB_IDS, linux = process.platform === 'linux', role: UsbDeviceRole = HUB_ROLE): string {
   return (
     `USB is not available on this computer: the system has no USB support` +
     (/\/sys\/bus\/usb/.test(errorText(err)) ? ' (/sys/bus/usb is missing)' : '') +
     `, or USB is hidden from Gatehouse (a container or virtual machine without USB passthrough). ` +
-    `IQ hubs on the network (TCP) still work.` +
-    (linux ? `\nOn a computer with USB, ${udevAdvice(ids)}` : '')
+    role.withoutUsb +
+    (linux ? `\nOn a computer with USB, ${udevAdvice(ids, role)}` : '')
   );
 }
 
 /** `what` opens the message, e.g. "The IQ hub (USB 1209:000c) was found but may not be opened". */
-export function noPermissionMessage(err: unknown, ids: UsbIds = IQ_HUB_USB_IDS, linux = process.platform === 'linux', what = 'The IQ hub may not be used'): string {
+export function noPermissionMessage(
+  err: unknown,
+  ids: UsbIds = IQ_HUB_USB_IDS,
+  linux = process.platform === 'linux',
+  what = 'The IQ hub may not be used',
+  role: UsbDeviceRole = HUB_ROLE,
+): string {
   return (
     `${what}: Gatehouse has no permission (${errorText(err)}).\n` +
     (linux
-      ? udevAdvice(ids)
+      ? udevAdvice(ids, role)
       : `Give the account that runs Gatehouse access to USB devices (the udev rule ${UDEV_RULES_FILE} is for Linux only).`)
   );
 }

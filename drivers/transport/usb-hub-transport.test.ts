@@ -6,7 +6,8 @@ import { FakeUsbBus, FakeUsbDevice, hubInterface, type FakeErrorStyle } from './
 import { collect, concat, pattern, tick } from './test-helpers.ts';
 import { hubUdevRule } from './usb-diagnostics.ts';
 import { loadUsbModule } from './usb-module.ts';
-import { openFirstUsbHub, openUsbHub, UsbHubOpenError, type UsbHubTransport, type UsbHubTransportOptions } from './usb-hub-transport.ts';
+import { openFirstUsbHub, openUsbHub, type UsbHubTransport, type UsbHubTransportOptions } from './usb-hub-transport.ts';
+import { UsbOpenError } from './usb-open-error.ts';
 
 const styles: FakeErrorStyle[] = ['webusb', 'node-usb-3'];
 const open: UsbHubTransport[] = [];
@@ -60,8 +61,8 @@ describe('opening a hub', () => {
       interfaces: [{ interfaceNumber: 0, interfaceClass: 0xff, endpoints: [{ endpointNumber: 1, direction: 'in', type: 'interrupt', packetSize: 8 }] }],
     });
     const err = await openUsbHub(device).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsbHubOpenError);
-    expect((err as UsbHubOpenError).code).toBe('no_interface');
+    expect(err).toBeInstanceOf(UsbOpenError);
+    expect((err as UsbOpenError).code).toBe('no_interface');
     expect((err as Error).message).toMatch(/no interface of class 0xff with a bulk IN and a bulk OUT endpoint \(found: interface 0 class 0xff\)/);
     expect(device.opened).toBe(false);
   });
@@ -72,7 +73,7 @@ describe('opening a hub', () => {
       'open',
       errorStyle === 'webusb' ? new DOMException('Access denied.', 'SecurityError') : new Error('open error: Permission denied (os error 13)'),
     );
-    const err = (await openUsbHub(device, { permissionGraceMs: 0 }).catch((e: unknown) => e)) as UsbHubOpenError;
+    const err = (await openUsbHub(device, { permissionGraceMs: 0 }).catch((e: unknown) => e)) as UsbOpenError;
     expect(err.code).toBe('no_permission');
     expect(err.message).toContain(hubUdevRule());
     expect(err.message).toContain('/etc/udev/rules.d/70-gatehouse.rules');
@@ -94,7 +95,7 @@ describe('opening a hub', () => {
   it('says the interface is busy when a driver cannot be detached, and gives back what it took', async () => {
     const device = new FakeUsbDevice({ interfaces: [{ ...hubInterface(), kernelDriver: true }] });
     device.failNext('detachKernelDriver', new Error('detachKernelDriver error: failed to detach kernel driver'));
-    const err = (await openUsbHub(device).catch((e: unknown) => e)) as UsbHubOpenError;
+    const err = (await openUsbHub(device).catch((e: unknown) => e)) as UsbOpenError;
     expect(err.code).toBe('busy');
     expect(err.message).toMatch(/Device or resource busy.*detaching the kernel driver failed before: .*failed to detach/);
     expect(device.opened).toBe(false);
@@ -118,12 +119,12 @@ describe('opening a hub', () => {
       (t) => (open.push(t), 'opened'),
       (e: unknown) => e,
     );
-    const err = result as UsbHubOpenError;
+    const err = result as UsbOpenError;
     if (existsSync('/sys/bus/usb')) {
       // USB exists: a hub opened, or none is there, or no permission — anything but "no USB".
       expect(result === 'opened' || err.code !== 'no_usb_subsystem').toBe(true);
     } else {
-      expect(result).toBeInstanceOf(UsbHubOpenError);
+      expect(result).toBeInstanceOf(UsbOpenError);
       expect(err.code).toBe('no_usb_subsystem');
       expect(err.message).toMatch(/^USB is not available on this computer/);
       expect(err.message).toContain(hubUdevRule());

@@ -5,6 +5,7 @@
 import { copyBytes, StreamSignals, TransportClosedError, type ByteStream, type CloseReason } from './byte-stream.ts';
 import { classifyUsbError, IQ_HUB_USB_IDS, noPermissionMessage, noUsbMessage } from './usb-diagnostics.ts';
 import { errorText } from './usb-module.ts';
+import { UsbOpenError } from './usb-open-error.ts';
 import {
   formatUsbIds,
   sameUsbDevice,
@@ -47,19 +48,6 @@ export interface UsbHubTransportOptions {
   readonly events?: Pick<UsbModule, 'addEventListener' | 'removeEventListener'>;
 }
 
-export type UsbHubOpenFailure = 'no_usb_subsystem' | 'not_found' | 'no_permission' | 'busy' | 'no_interface' | 'disconnected' | 'failed';
-
-export class UsbHubOpenError extends Error {
-  override readonly name = 'UsbHubOpenError';
-  constructor(
-    readonly code: UsbHubOpenFailure,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 export interface UsbHubEndpoints {
   readonly interfaceNumber: number;
   readonly in: UsbEndpoint;
@@ -77,39 +65,39 @@ export async function openFirstUsbHub(
     devices = await usb.getDevices();
   } catch (err) {
     if (classifyUsbError(err) === 'no_permission') {
-      throw new UsbHubOpenError('no_permission', noPermissionMessage(err, ids, undefined, 'USB devices cannot be listed'), { cause: err });
+      throw new UsbOpenError('no_permission', noPermissionMessage(err, ids, undefined, 'USB devices cannot be listed'), { cause: err });
     }
-    throw new UsbHubOpenError('no_usb_subsystem', noUsbMessage(err, ids), { cause: err });
+    throw new UsbOpenError('no_usb_subsystem', noUsbMessage(err, ids), { cause: err });
   }
   const device = devices.find((d) => d.vendorId === ids.vendorId && d.productId === ids.productId);
-  if (!device) throw new UsbHubOpenError('not_found', `No IQ hub (USB ${formatUsbIds(ids)}) is plugged in.`);
+  if (!device) throw new UsbOpenError('not_found', `No IQ hub (USB ${formatUsbIds(ids)}) is plugged in.`);
   const events = options.events ?? (usb.addEventListener && usb.removeEventListener ? (usb as UsbModule) : undefined);
   return openUsbHub(device, { ...options, ...(events ? { events } : {}) });
 }
 
 /**
  * Opens the device, selects the configuration, detaches a kernel driver from the hub interface if one
- * is bound, claims it and starts reading. Failures are UsbHubOpenError with a message for the admin.
+ * is bound, claims it and starts reading. Failures are UsbOpenError with a message for the admin.
  */
 export async function openUsbHub(device: UsbDevice, options: UsbHubTransportOptions = {}): Promise<UsbHubTransport> {
   const ids = { vendorId: device.vendorId, productId: device.productId };
   const label = describeDevice(device);
   const configurationValue = options.configurationValue ?? 1;
   const interfaceClass = options.interfaceClass ?? VENDOR_SPECIFIC_CLASS;
-  const fail = (step: string, err: unknown): UsbHubOpenError => {
+  const fail = (step: string, err: unknown): UsbOpenError => {
     const kind = classifyUsbError(err);
     if (kind === 'no_permission') {
-      return new UsbHubOpenError('no_permission', noPermissionMessage(err, ids, undefined, `The IQ hub ${label} could not be opened (${step})`), { cause: err });
+      return new UsbOpenError('no_permission', noPermissionMessage(err, ids, undefined, `The IQ hub ${label} could not be opened (${step})`), { cause: err });
     }
-    if (kind === 'disconnected') return new UsbHubOpenError('disconnected', `The IQ hub ${label} was unplugged while it was being opened.`, { cause: err });
+    if (kind === 'disconnected') return new UsbOpenError('disconnected', `The IQ hub ${label} was unplugged while it was being opened.`, { cause: err });
     if (kind === 'busy') {
-      return new UsbHubOpenError(
+      return new UsbOpenError(
         'busy',
         `The IQ hub ${label} is in use by another program or a kernel driver (${step}: ${errorText(err)}). Close other programs that use the hub and try again.`,
         { cause: err },
       );
     }
-    return new UsbHubOpenError('failed', `The IQ hub ${label} could not be opened (${step}: ${errorText(err)}).`, { cause: err });
+    return new UsbOpenError('failed', `The IQ hub ${label} could not be opened (${step}: ${errorText(err)}).`, { cause: err });
   };
 
   const openedHere = !device.opened;
@@ -134,7 +122,7 @@ export async function openUsbHub(device: UsbDevice, options: UsbHubTransportOpti
     const endpoints = findHubEndpoints(interfaces, interfaceClass);
     if (!endpoints) {
       const found = interfaces.map((i) => `interface ${i.interfaceNumber} class 0x${i.alternate.interfaceClass.toString(16)}`).join(', ');
-      throw new UsbHubOpenError(
+      throw new UsbOpenError(
         'no_interface',
         `The USB device ${label} has no interface of class 0x${interfaceClass.toString(16)} with a bulk IN and a bulk OUT endpoint (found: ${found || 'none'}). Is it an IQ hub with current firmware?`,
       );
@@ -166,7 +154,7 @@ export async function openUsbHub(device: UsbDevice, options: UsbHubTransportOpti
     return new UsbHubTransport(device, endpoints, { ...options, detachedKernelDriver: detached !== undefined, label });
   } catch (err) {
     await undo();
-    if (err instanceof UsbHubOpenError) throw err;
+    if (err instanceof UsbOpenError) throw err;
     if (err instanceof OpenStepError) throw fail(err.step, err.cause);
     throw fail('open', err);
   }

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createEncoders, type Encoders } from '../../bin/encoders.ts';
 import { createHubs, type Hubs } from '../../bin/hubs.ts';
+import { fileMasterKey } from '../../core/secrets/master-key.ts';
 import { startHost, type RunningHost } from '../../core/host/host.ts';
 import { FakeUsbBus } from '../../drivers/transport/fake-webusb.ts';
 
@@ -24,6 +26,8 @@ export interface E2E {
   host: RunningHost;
   /** The hub wiring (bin/hubs.ts) when started with `hubs`: the demo's simulated hubs are `hubs.simulated`. */
   hubs: Hubs | null;
+  /** The encoder wiring (bin/encoders.ts) when started with `encoders`: the demo's encoder and tray are `encoders.simulated`. */
+  encoders: Encoders | null;
   browser: Browser;
   url: string;
   newPage(opts?: { locale?: string }): Promise<{ context: BrowserContext; page: Page }>;
@@ -45,6 +49,8 @@ export interface E2EOptions {
    * `tcp` ("host:port"); no real USB. `true` is the simulated hubs alone.
    */
   hubs?: boolean | { tcp?: string[] };
+  /** The demo's simulated card encoder with its tray of cards, as `serve --demo` has; no real USB. */
+  encoders?: boolean;
 }
 
 export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
@@ -52,6 +58,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const hubs = opts.hubs
     ? createHubs({ dataDir, log: () => {}, simulated: true, usb: { load: noUsb }, tcp: opts.hubs === true ? [] : (opts.hubs.tcp ?? []), pollIntervalMs: 200 })
     : null;
+  const encoders = opts.encoders ? createEncoders({ log: () => {}, simulated: true, usb: { load: noUsb } }) : null;
   const host = await startHost({
     dataDir,
     port: 0,
@@ -63,6 +70,8 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     uiDir: UI_DIR,
     now: opts.now,
     ...(hubs ? { hubs: hubs.attach } : {}),
+    ...(encoders ? { encoders: encoders.attach } : {}),
+    masterKey: fileMasterKey(dataDir),
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -71,6 +80,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   return {
     host,
     hubs,
+    encoders,
     browser,
     url: host.url,
     async newPage(o = {}) {
@@ -83,6 +93,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
       await browser.close();
       await host.close();
       hubs?.close();
+      await encoders?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
