@@ -248,13 +248,19 @@ function passphrase(o: { passphraseFile?: string }): string {
   return p;
 }
 
+/** The installation's sealing box, from `<data>/master.key` (made on first use, like `serve` does). */
+async function secretBox(): Promise<SecretBox> {
+  mkdirSync(dataDir(), { recursive: true, mode: 0o700 });
+  return new SecretBox(await fileMasterKey(dataDir()).load());
+}
+
 siteKey
   .command('export <file>')
   .description('write the card key, under a passphrase, to a new file (keep it apart from the backups)')
   .option('--passphrase-file <file>', 'read the passphrase (at least 10 characters) from this file')
   .action(async (file: string, o: { passphraseFile?: string }) => {
     const secret = passphrase(o);
-    const box = new SecretBox(await fileMasterKey(dataDir()).load());
+    const box = await secretBox();
     const r = withService(dataDir(), (svc) => {
       svc.secrets = box;
       return svc.run(systemActor(actorName()), 'site.key_export', { passphrase: secret });
@@ -271,7 +277,7 @@ siteKey
   .action(async (file: string, o: { passphraseFile?: string }) => {
     const secret = passphrase(o);
     const text = readFileSync(resolve(file), 'utf8');
-    const box = new SecretBox(await fileMasterKey(dataDir()).load());
+    const box = await secretBox();
     const r = withService(dataDir(), (svc) => {
       svc.secrets = box;
       return svc.run(systemActor(actorName()), 'site.key_import', { text, passphrase: secret });
