@@ -12,12 +12,14 @@ import { ensureSite } from '../core/host/first-run.ts';
 import { HubKeyRing } from '../core/secrets/hub-keys.ts';
 import { fileMasterKey, givenMasterKey, MASTER_KEY_FILE } from '../core/secrets/master-key.ts';
 import { SecretBox } from '../core/secrets/secret-box.ts';
+import { siteKeyFingerprint } from '../core/secrets/site-keys.ts';
 import type { GatehouseService } from '../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../core/store/db.ts';
 import { hubKeyRows } from '../core/store/repos/hub-keys.ts';
 import { SCBK_KEY, type HubFirmware } from '../drivers/hub-sim/firmware/firmware.ts';
 import { makeFirmware, OTHER_KEY, tcpBench, usbBench } from '../drivers/hub-sim/firmware/testing.ts';
-import { parseAddress } from '../drivers/iq/host/convert.ts';
+import { parseAddress, toHex } from '../drivers/iq/host/convert.ts';
+import { siteKeyFingerprint as wireFingerprint } from '../drivers/iq/site-key.ts';
 import type { IqHubClient } from '../drivers/iq/host/hub-client.ts';
 import { connectTcpHub } from '../drivers/transport/tcp-hub-transport.ts';
 import { openUsbHub } from '../drivers/transport/usb-hub-transport.ts';
@@ -314,5 +316,29 @@ describe('createHubs and the master key', () => {
     await until(() => m.attached.length === 1, 'the hub attached');
     expect(existsSync(join(dir, MASTER_KEY_FILE))).toBe(false);
     expect(new HubKeyRing(db, new SecretBox(master)).keys(MAC)[0]!.key).toEqual(firmware.scbk);
+  });
+});
+
+describe("the site's card key on a hub connected with its own key", () => {
+  it('has the same fingerprint in the core and in the IQ driver, so what a hub reports compares with the database', () => {
+    for (let i = 0; i < 50; i++) {
+      const key = new Uint8Array(randomBytes(16));
+      expect(toHex(wireFingerprint(key))).toBe(siteKeyFingerprint(key));
+    }
+  });
+
+  it('may be given once the hub is commissioned, and on every later link opened with its key', async () => {
+    const firmware = installModeHub();
+    const hub = usbHub(firmware);
+    const t = harness();
+    const siteKey = new Uint8Array(randomBytes(16));
+    const give = (c: IqHubClient) => c.setSiteKey({ generation: 1, site_id: 'a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607', key: siteKey });
+    const first = await t.connect(await hub.link());
+    expect(await give(first)).toBe(siteKeyFingerprint(siteKey));
+    await first.close();
+    hub.bench.usb.replug();
+    const again = await t.connect(await hub.link());
+    expect(await give(again)).toBe(siteKeyFingerprint(siteKey));
+    expect(firmware.siteKeyFingerprint).toBe(siteKeyFingerprint(siteKey));
   });
 });

@@ -5,13 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessTable } from '../access/table/access-table.ts';
 import type { Iq, Lock } from '../domain/model.ts';
+import { SiteKeys } from '../secrets/site-keys.ts';
 import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
 import { currentTableVersion } from '../store/repos/access-tables.ts';
 import { findIqByMac, getIq, updateIq } from '../store/repos/iqs.ts';
 import { stmt } from '../store/db.ts';
 import { getLock, updateLock } from '../store/repos/locks.ts';
-import type { HubLockStatus, HubTagPresented } from './ports.ts';
+import { currentSiteKeyRow } from '../store/repos/site-keys.ts';
+import type { HubLockStatus, HubSiteKey, HubTagPresented } from './ports.ts';
 
 export type IqReport = Partial<Pick<Iq, 'online' | 'data_sync_state' | 'signal_strength' | 'firmware' | 'serial'>>;
 
@@ -32,6 +34,13 @@ export interface DeviceHost {
   linkLost(iqId: string): void;
   /** A hub is bound: after a drop this process saw, an `iq_online` incident closes the story. */
   linkUp(iqId: string): void;
+  /**
+   * The fingerprint of the site's current card key, when there is one to give hubs (the site has one and
+   * this installation holds the master key it is sealed under); else null. Cheap: nothing is decrypted.
+   */
+  siteKeyFingerprint(): string | null;
+  /** The site's current card key, opened; null when there is none to give. Throws when it cannot be opened. */
+  siteKey(): (HubSiteKey & { fingerprint: string }) | null;
 }
 
 /** A lock's record with what its hub reports applied; CLP shows office mode through locked_state. */
@@ -108,6 +117,12 @@ export function serviceDeviceHost(service: GatehouseService): DeviceHost {
     linkUp(iqId) {
       if (!dropped.delete(iqId)) return;
       linkIncident(iqId, 'iq_online');
+    },
+    siteKeyFingerprint: () => (service.secrets ? (currentSiteKeyRow(service.db.read)?.fingerprint ?? null) : null),
+    siteKey() {
+      if (!service.secrets) return null;
+      const k = new SiteKeys(service.db, service.secrets, service.now).current();
+      return k && { generation: k.generation, site_id: k.site_id, key: k.key, fingerprint: k.fingerprint };
     },
     tagsPresented(tags) {
       for (const t of tags) service.emit('tag.presented', { lock_id: t.lock_id, card_uid: t.card_uid, tag_number: t.tag_number, time: t.time });

@@ -1,14 +1,19 @@
 // The device manager with hubs that behave like hubs at the port (a fake connection that really applies
 // tables and keeps an event queue): binding by MAC, table pushes (whole, then diffs), sync states that
-// follow what the hub reports, and events stored exactly once even when an acknowledgement is lost.
+// follow what the hub reports, events stored exactly once even when an acknowledgement is lost, and the
+// site's card key given to every hub that lacks it.
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessTable, applyDiff, parseDiff } from '../access/table/access-table.ts';
 import { ensureSite } from '../host/first-run.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
+import { exportSiteKey, generateSiteKey } from '../secrets/site-key-backup.ts';
+import { SiteKeys, siteKeyFingerprint } from '../secrets/site-keys.ts';
 import { systemActor } from '../service/actor.ts';
 import { GatehouseService } from '../service/service.ts';
 import { openDatabase, type SiteDatabase } from '../store/db.ts';
 import { DeviceManager } from './device-manager.ts';
-import type { ActiveTable, HubClock, HubConnection, HubEventBatch, TablePush } from './ports.ts';
+import type { ActiveTable, HubClock, HubConnection, HubEventBatch, HubSiteKey, TablePush } from './ports.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const MAC = '00-14-22-01-23-45';
@@ -125,6 +130,22 @@ class FakeHub implements HubConnection {
   async identifyBlink() {}
   async factoryReset() {
     this.paired.clear();
+    this.siteKey = null;
+  }
+  siteKey: { generation: number; site_id: string; fingerprint: string } | null = null;
+  siteKeySets = 0;
+  failNextSiteKey = false;
+  async siteKeyFingerprint() {
+    return this.siteKey?.fingerprint ?? null;
+  }
+  async setSiteKey(k: HubSiteKey) {
+    this.siteKeySets++;
+    if (this.failNextSiteKey) {
+      this.failNextSiteKey = false;
+      throw new Error('flash write failed');
+    }
+    this.siteKey = { generation: k.generation, site_id: k.site_id, fingerprint: siteKeyFingerprint(k.key) };
+    return this.siteKey.fingerprint;
   }
   produce(n: number, lockId: string) {
     for (let i = 0; i < n; i++) {
@@ -287,5 +308,99 @@ describe('device manager', () => {
     s.manager.attach(hub);
     await vi.waitFor(() => expect(s.iqState()).toMatchObject({ online: true, data_sync_state: 'synced' }));
     expect(hub.pushes).toEqual(['full']);
+  });
+});
+
+describe("the site's card key", () => {
+  /** A site whose installation holds the master key, its hub sessions polling every 30 ms, its log kept. */
+  function keyed(box: SecretBox | null = new SecretBox(new Uint8Array(randomBytes(32)))) {
+    const s = site();
+    const lines: string[] = [];
+    const svc = new GatehouseService(s.svc.db, { now: () => T0, log: (level, m) => void lines.push(`[${level}] ${m}`) });
+    svc.secrets = box;
+    const manager = new DeviceManager(svc, { ...FAST, pollMs: 30 });
+    managers.push(manager);
+    const keys = () => new SiteKeys(svc.db, svc.secrets!, svc.now);
+    const ready = () => vi.waitFor(() => expect(manager.hubs()[0]).toMatchObject({ state: 'ready', iq_id: s.iq.id }));
+    return { ...s, svc, manager, lines, keys, ready };
+  }
+  const given = (lines: string[]) => lines.filter((l) => l.includes("holds the site's card key now"));
+
+  it('sends nothing while the site has no card key, then gives it to the connected hub within a poll, once', async () => {
+    const s = keyed();
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await s.ready();
+    await new Promise((r) => setTimeout(r, 100));
+    expect([hub.siteKey, hub.siteKeySets]).toEqual([null, 0]);
+
+    // The encoder makes the key for the first card it encodes.
+    const k = s.keys().currentOrCreate();
+    await vi.waitFor(() => expect(hub.siteKey).toEqual({ generation: 1, site_id: k.site_id, fingerprint: k.fingerprint }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hub.siteKeySets).toBe(1);
+    expect(given(s.lines)).toEqual([`[info] hub sim:test (IQ 'North IQ'): holds the site's card key now (generation 1, fingerprint ${k.fingerprint}); its locks check card credentials`]);
+    expect(s.lines.join('\n')).not.toContain(Buffer.from(k.key).toString('hex'));
+  });
+
+  it('gives it at connect to a hub that holds another key, and leaves a hub that holds this one alone', async () => {
+    const s = keyed();
+    const k = s.keys().currentOrCreate();
+    const stale = new FakeHub();
+    stale.siteKey = { generation: 1, site_id: k.site_id, fingerprint: siteKeyFingerprint(generateSiteKey()) };
+    s.manager.attach(stale);
+    await vi.waitFor(() => expect(stale.siteKey?.fingerprint).toBe(k.fingerprint));
+    stale.unplug();
+
+    const current = new FakeHub();
+    current.siteKey = { generation: 1, site_id: k.site_id, fingerprint: k.fingerprint };
+    s.manager.attach(current);
+    await s.ready();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(current.siteKeySets).toBe(0);
+  });
+
+  it('tries again after a hub failed to take it', async () => {
+    const s = keyed();
+    const k = s.keys().currentOrCreate();
+    const hub = new FakeHub();
+    hub.failNextSiteKey = true;
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(hub.siteKey?.fingerprint).toBe(k.fingerprint));
+    expect(hub.siteKeySets).toBe(2);
+    expect(s.lines.join('\n')).toContain('flash write failed');
+  });
+
+  it('follows an imported key to the connected hub', async () => {
+    const s = keyed();
+    s.keys().currentOrCreate();
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await vi.waitFor(() => expect(hub.siteKey?.generation).toBe(1));
+    const restored = generateSiteKey();
+    const text = exportSiteKey(restored, s.keys().current()!.site_id, 'correct horse battery', { N: 1024, r: 8, p: 1 });
+    s.svc.db.transaction((w) => s.keys().import(w, text, 'correct horse battery'));
+    await vi.waitFor(() => expect(hub.siteKey).toMatchObject({ generation: 2, fingerprint: siteKeyFingerprint(restored) }));
+  });
+
+  it('without the master key, or with a key it cannot open, gives hubs nothing, and says why once', async () => {
+    const s = keyed();
+    s.keys().currentOrCreate();
+    s.svc.secrets = null;
+    const hub = new FakeHub();
+    s.manager.attach(hub);
+    await s.ready();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hub.siteKeySets).toBe(0);
+    hub.unplug();
+
+    // A database restored on another computer: its master key is not this one.
+    s.svc.secrets = new SecretBox(new Uint8Array(randomBytes(32)));
+    s.manager.attach(hub);
+    await s.ready();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hub.siteKeySets).toBe(0);
+    const errors = s.lines.filter((l) => l.startsWith('[error]'));
+    expect(errors).toEqual([expect.stringMatching(/^\[error\] hub sim:test: it cannot be given the site's card key: The site's card key \(generation 1, .*cannot be opened/)]);
   });
 });

@@ -1,8 +1,9 @@
 // One connected hub, kept in step with the core: bound to its IQ record by MAC, told the time and zone,
-// given the current access table (as a diff when the core still has the version the hub enforces),
-// and emptied of events — each batch stored in one transaction before the hub is told it may forget it,
-// so a crash between the two only means the hub sends the batch again and the core's ingest (idempotent
-// by hub and event id) stores it once.
+// given the current access table (as a diff when the core still has the version the hub enforces) and
+// the site's card key (whenever the hub holds another, or none), and emptied of events — each batch
+// stored in one transaction before the hub is told it may forget it, so a crash between the two only
+// means the hub sends the batch again and the core's ingest (idempotent by hub and event id) stores it
+// once.
 //
 // All work on one link runs one step at a time (a hub answers one command at a time); requests that
 // arrive meanwhile are coalesced into the next run. Operator commands (remote open, pairing, tag
@@ -45,7 +46,11 @@ export class HubSession {
   private countsSentAt = 0;
   private scheduled: ReturnType<typeof setImmediate> | null = null;
   private running = false;
-  private wanted = { table: false, events: false, bind: false, locks: false };
+  private wanted = { table: false, events: false, bind: false, locks: false, siteKey: false };
+  /** The fingerprint of the site card key the hub holds (null: none); undefined until read from the hub. */
+  private hubSiteKey: string | null | undefined = undefined;
+  /** A site key this installation could not open: said once, not at every poll. */
+  private unopenable: string | null = null;
   private readonly queue: Array<{ run: (c: HubConnection) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private retry: ReturnType<typeof setTimeout> | null = null;
   private retryDelay: number;
@@ -65,6 +70,9 @@ export class HubSession {
     this.poll = setInterval(() => {
       this.request('events');
       this.request('locks');
+      // Cheap while nothing changed (one row read, nothing decrypted): a key imported, or made for the
+      // first encoded card, reaches the hub within a poll.
+      this.request('siteKey');
     }, o.pollMs);
     this.poll.unref?.();
     this.request('bind');
@@ -122,7 +130,7 @@ export class HubSession {
     await this.conn.close().catch(() => {});
   }
 
-  private request(what: 'table' | 'events' | 'bind' | 'locks'): void {
+  private request(what: 'table' | 'events' | 'bind' | 'locks' | 'siteKey'): void {
     if (this.closed) return;
     this.wanted[what] = true;
     // Not inside the caller: a table change arrives in the command's own after-commit step, and
@@ -138,7 +146,7 @@ export class HubSession {
     if (this.running || this.closed) return;
     this.running = true;
     try {
-      while (!this.closed && (this.wanted.bind || this.wanted.table || this.wanted.events || this.wanted.locks || this.queue.length > 0)) {
+      while (!this.closed && (this.wanted.bind || this.wanted.table || this.wanted.events || this.wanted.siteKey || this.wanted.locks || this.queue.length > 0)) {
         if (this.wanted.bind) {
           this.wanted.bind = false;
           await this.bind();
@@ -150,7 +158,7 @@ export class HubSession {
           continue;
         }
         if (!this.iq) {
-          this.wanted.table = this.wanted.events = this.wanted.locks = false;
+          this.wanted.table = this.wanted.events = this.wanted.siteKey = this.wanted.locks = false;
           break;
         }
         if (this.wanted.table) {
@@ -161,6 +169,12 @@ export class HubSession {
         if (this.wanted.events) {
           this.wanted.events = false;
           await this.drainEvents();
+          continue;
+        }
+        // After the table and the events: a hub that cannot take the key must not hold those up.
+        if (this.wanted.siteKey) {
+          this.wanted.siteKey = false;
+          await this.syncSiteKey();
           continue;
         }
         this.wanted.locks = false;
@@ -196,6 +210,7 @@ export class HubSession {
     await this.conn.setClock(this.clockFor(this.iq.time_zone));
     this.wanted.table = true;
     this.wanted.events = true;
+    this.wanted.siteKey = true;
     this.wanted.locks = true;
   }
 
@@ -231,6 +246,28 @@ export class HubSession {
     this.setState('ready');
   }
 
+  /** Gives the hub the site's current card key when it holds another or none; a site without one sends nothing. */
+  private async syncSiteKey(): Promise<void> {
+    const want = this.host.siteKeyFingerprint();
+    if (want === null || want === this.hubSiteKey || want === this.unopenable) return;
+    if (this.hubSiteKey === undefined) {
+      this.hubSiteKey = await this.conn.siteKeyFingerprint();
+      if (this.hubSiteKey === want) return;
+    }
+    let k: ReturnType<DeviceHost['siteKey']>;
+    try {
+      k = this.host.siteKey();
+    } catch (e) {
+      // Retrying cannot open it; importing the key (a new fingerprint) can.
+      this.unopenable = want;
+      this.host.log('error', `hub ${this.conn.address}: it cannot be given the site's card key: ${(e as Error).message}`);
+      return;
+    }
+    if (!k) return;
+    this.hubSiteKey = await this.conn.setSiteKey({ generation: k.generation, site_id: k.site_id, key: k.key });
+    this.host.log('info', `hub ${this.conn.address} (IQ '${this.iq!.customer_reference}'): holds the site's card key now (generation ${k.generation}, fingerprint ${k.fingerprint}); its locks check card credentials`);
+  }
+
   private async drainEvents(): Promise<void> {
     const iq = this.iq!;
     for (;;) {
@@ -258,6 +295,8 @@ export class HubSession {
     if (this.closed) return;
     // Whatever went wrong, the next push goes whole: a diff needs a base the hub may no longer have.
     this.sent = null;
+    // Nor is it certain which site key the hub holds now: read it again.
+    this.hubSiteKey = undefined;
     this.lastError = (e as Error).message;
     this.host.log('warn', `hub ${this.conn.address}: ${this.lastError}`);
     if (this.iq) this.host.reportIq(this.iq.id, { data_sync_state: 'failed' });
@@ -272,6 +311,7 @@ export class HubSession {
       else {
         this.request('table');
         this.request('events');
+        this.request('siteKey');
       }
     }, delay);
     this.retry.unref?.();

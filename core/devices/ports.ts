@@ -92,6 +92,14 @@ export interface HubLockCommandResult {
   office_mode: HubLockStatus['office_mode'];
 }
 
+/** The site's card key (docs/credentials.md), as a hub is given it: its locks check every card's credential with it. */
+export interface HubSiteKey {
+  generation: number;
+  site_id: string;
+  /** 16 bytes. Never logged. */
+  key: Uint8Array;
+}
+
 export interface HubConnection {
   /** Where it is attached ("usb:1-2.3", "tcp:192.168.1.20:7374", "sim:hub-1"), for logs and the hubs page. */
   readonly address: string;
@@ -118,8 +126,12 @@ export interface HubConnection {
   startTagRegistration(lockId: string, seconds: number): Promise<{ lock_id: string; remaining_s: number }>;
   /** Makes the hub show itself (its LED flashes for `seconds`, it beeps), so an installer knows which one it is. */
   identifyBlink(seconds: number): Promise<void>;
-  /** Wipes the hub's table, pairings and events; it keeps its key. */
+  /** Wipes the hub's table, pairings, site key and events; it keeps its secure-channel key. */
   factoryReset(): Promise<void>;
+  /** The fingerprint (16 hex digits) of the site card key the hub holds, or null when it holds none. */
+  siteKeyFingerprint(): Promise<string | null>;
+  /** Gives the hub the site's card key (over its secure channel only); resolves with the fingerprint it then holds. */
+  setSiteKey(key: HubSiteKey): Promise<string>;
   /** The hub has new events (a driver may also never call this; the manager polls too). */
   onEventsPending(listener: () => void): () => void;
   /** The link is gone (unplugged, reset, closed). */

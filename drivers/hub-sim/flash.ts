@@ -6,8 +6,8 @@
 // - append(name, bytes): durable append (write + fsync). A power cut can leave a torn last frame,
 //   which the CRC of each frame exposes; boot drops it and compacts the log.
 //
-// On top of them, HubFlash keeps: the active table with its version, keys (opaque bytes), the
-// paired-lock list with its stable indices, the ring's identity (epoch) and the event ring (a snapshot
+// On top of them, HubFlash keeps: the active table with its version, keys (opaque bytes), the site's
+// card key (docs/credentials.md), the paired-lock list with its stable indices, the ring's identity (epoch) and the event ring (a snapshot
 // plus an append-only log of appends and acks, compacted into a new snapshot when the log grows). Every
 // change is on the medium before the call that made it returns.
 import { randomInt } from 'node:crypto';
@@ -186,17 +186,31 @@ export class FileFlash extends FaultInjection implements FlashMedium {
 export const SLOTS = {
   table: 'table.bin',
   keys: 'keys.bin',
+  siteKey: 'site-key.bin',
   locks: 'locks.bin',
   ringId: 'ring-id.bin',
   eventsSnapshot: 'events.snap',
   eventsLog: 'events.log',
 } as const;
 
-const MAGIC = { table: 'GHTB', keys: 'GHKY', locks: 'GHLK', ringId: 'GHRI', events: 'GHEV' } as const;
+/** AES-128, as the KDF of docs/credentials.md takes it. */
+const SITE_KEY_BYTES = 16;
+
+const MAGIC = { table: 'GHTB', keys: 'GHKY', siteKey: 'GHSK', locks: 'GHLK', ringId: 'GHRI', events: 'GHEV' } as const;
 
 export interface StoredTable {
   version: number;
   bytes: Uint8Array;
+}
+
+/** The site card key the hub checks credentials with (the wire's SET_SITE_KEY). */
+export interface StoredSiteKey {
+  /** The core's generation number: a label the hub reports back. */
+  generation: number;
+  /** The site the credentials name. */
+  siteId: string;
+  /** 16 bytes. */
+  key: Uint8Array;
 }
 
 export interface PairedLock {
@@ -277,7 +291,7 @@ export class HubFlash {
   }
 
   /** Reads everything back (boot). Finishes an interrupted factory reset first. */
-  load(): { table: StoredTable | null; keys: Map<string, Uint8Array>; locks: PairedLocks; report: FlashReport } {
+  load(): { table: StoredTable | null; keys: Map<string, Uint8Array>; siteKey: StoredSiteKey | null; locks: PairedLocks; report: FlashReport } {
     this.report = { faults: [], tornLogBytes: 0, completedReset: false };
     let id = this.readRingId();
     if (id?.resetPending) {
@@ -296,9 +310,10 @@ export class HubFlash {
     this.epoch = id.epoch;
     const table = this.readTable();
     const keys = this.readKeys();
+    const siteKey = this.readSiteKey();
     const locks = this.readLocks();
     this.loadEvents();
-    return { table, keys, locks, report: this.report };
+    return { table, keys, siteKey, locks, report: this.report };
   }
 
   // ── Table ───────────────────────────────────────────────────────────────────────────────────────
@@ -332,6 +347,32 @@ export class HubFlash {
     const out = new Map<string, Uint8Array>();
     if (v && typeof v === 'object') for (const [k, hex] of Object.entries(v as Record<string, string>)) out.set(k, fromHex(hex));
     return out;
+  }
+
+  /** `generation (u32 LE) · key (16) · site id (UTF-8)`, framed: one atomic replace, so a torn write leaves the previous key. */
+  saveSiteKey(k: StoredSiteKey): void {
+    const id = new TextEncoder().encode(k.siteId);
+    const payload = new Uint8Array(4 + SITE_KEY_BYTES + id.length);
+    new DataView(payload.buffer).setUint32(0, k.generation, true);
+    payload.set(k.key, 4);
+    payload.set(id, 4 + SITE_KEY_BYTES);
+    this.medium.replace(SLOTS.siteKey, frameSlot(MAGIC.siteKey, payload));
+  }
+
+  private readSiteKey(): StoredSiteKey | null {
+    const slot = this.medium.read(SLOTS.siteKey);
+    if (!slot) return null;
+    const payload = unframeSlot(MAGIC.siteKey, slot);
+    if (!payload || payload.length <= 4 + SITE_KEY_BYTES) {
+      // Without it the hub only checks UIDs; its host sees no key in SITE_KEY_STATE and sends it again.
+      this.report.faults.push(`${SLOTS.siteKey}: unreadable (bad frame or CRC); the hub starts without a site key`);
+      return null;
+    }
+    return {
+      generation: new DataView(payload.buffer, payload.byteOffset).getUint32(0, true),
+      key: payload.slice(4, 4 + SITE_KEY_BYTES),
+      siteId: new TextDecoder().decode(payload.subarray(4 + SITE_KEY_BYTES)),
+    };
   }
 
   saveLocks(paired: PairedLocks): void {
@@ -370,7 +411,7 @@ export class HubFlash {
   }
 
   /**
-   * Erases table, keys, paired locks and events, and starts a new ring: a new epoch, ids from 1 (the PC
+   * Erases table, keys, the site key, paired locks and events, and starts a new ring: a new epoch, ids from 1 (the PC
    * keys events by hub, epoch and id, so the new event 1 is not taken for the old one). The new epoch is
    * written first with a "reset pending" mark, so a reset cut short by a power loss is completed at the
    * next boot instead of leaving half the old state.

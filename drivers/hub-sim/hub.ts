@@ -6,7 +6,7 @@
 import { decodeDiff, decodeTable, applyDiff as applyTableDiff, serializeTable, USER_FLAG, type HubTable, type TableError } from './table.ts';
 import { toHex } from './bytes.ts';
 import { type CardCheck, Evaluator, formatTagNumber, normalizeCredential, refusal, type Decision, type Denial, type DoorState, type Presented } from './evaluator.ts';
-import { HubFlash, MemoryFlash, PowerLossError, type FlashMedium, type FlashReport, type PairedLock, type PairedLocks } from './flash.ts';
+import { HubFlash, MemoryFlash, PowerLossError, type FlashMedium, type FlashReport, type PairedLock, type PairedLocks, type StoredSiteKey } from './flash.ts';
 import type { AckOutcome, EventBody, HubEvent } from './events.ts';
 import { VirtualLock, type BatteryLevel, type LockContext, type LockStatus } from './locks.ts';
 
@@ -26,7 +26,10 @@ export interface HubOptions {
   leftOpenMs?: number;
   /** Pair every lock of a newly activated table that is not paired yet (default true). */
   autoPair?: boolean;
-  /** The site key and id: cards presented by UID must then carry a genuine credential sector (docs/credentials.md). */
+  /**
+   * The site key and id: cards presented by UID must then carry a genuine credential sector
+   * (docs/credentials.md). A site key installed with setSiteKey (the wire's SET_SITE_KEY) takes its place.
+   */
   cardCheck?: CardCheck;
 }
 
@@ -125,8 +128,9 @@ export class SimulatedHub {
   private readonly clock: () => number;
   private readonly timer: () => number;
   private readonly opts: Required<Omit<HubOptions, 'flash' | 'clock' | 'timer' | 'iqId' | 'cardCheck'>> & { iqId: string | null };
-  private readonly cardCheck: CardCheck | null;
+  private readonly fixedCardCheck: CardCheck | null;
   private flash!: HubFlash;
+  private storedSiteKey: StoredSiteKey | null = null;
   private active: Active | null = null;
   private keys = new Map<string, Uint8Array>();
   private paired: PairedLock[] = [];
@@ -141,7 +145,7 @@ export class SimulatedHub {
   private readonly ctx: LockContext;
 
   constructor(options: HubOptions = {}) {
-    this.cardCheck = options.cardCheck ?? null;
+    this.fixedCardCheck = options.cardCheck ?? null;
     this.medium = options.flash ?? new MemoryFlash();
     this.clock = options.clock ?? Date.now;
     this.timer = options.timer ?? this.clock;
@@ -204,11 +208,12 @@ export class SimulatedHub {
     const loaded = this.flash.load();
     this.report = loaded.report;
     this.keys = loaded.keys;
+    this.storedSiteKey = loaded.siteKey;
     this.paired = loaded.locks.locks;
     this.nextLockIndex = loaded.locks.nextIndex;
     if (loaded.table) {
       const decoded = decodeTable(loaded.table.bytes);
-      if (decoded.ok) this.active = { table: decoded.table, evaluator: new Evaluator(decoded.table, this.cardCheck), version: loaded.table.version };
+      if (decoded.ok) this.active = { table: decoded.table, evaluator: new Evaluator(decoded.table, this.cardCheck()), version: loaded.table.version };
       else this.report.faults.push(`table.bin: stored table does not verify (${decoded.error.code}: ${decoded.error.message}); the hub starts without a table`);
     }
     for (const id of [...this.devices.keys()]) if (!this.paired.some((p) => p.lock_id === id)) this.devices.delete(id);
@@ -217,12 +222,13 @@ export class SimulatedHub {
     this.guard(() => this.syncOfficeModes(Math.max(this.clock(), this.lastTick)));
   }
 
-  /** Erases table, keys, paired locks (and so the locks' devices) and events; starts a new ring epoch. */
+  /** Erases table, keys, the site key, paired locks (and so the locks' devices) and events; starts a new ring epoch. */
   factoryReset(): void {
     this.guard(() => {
       this.flash.factoryReset();
       this.active = null;
       this.keys.clear();
+      this.storedSiteKey = null;
       this.paired = [];
       this.nextLockIndex = 1;
       this.devices.clear();
@@ -283,7 +289,7 @@ export class SimulatedHub {
     // What fell due under the old table happened under it.
     this.advance(at);
     this.flash.saveTable({ version, bytes });
-    this.active = { table, evaluator: new Evaluator(table, this.cardCheck), version };
+    this.active = { table, evaluator: new Evaluator(table, this.cardCheck()), version };
     if (this.opts.autoPair) {
       const missing = [...table.locks.values()].sort((a, b) => a.pk - b.pk).filter((l) => !this.paired.some((p) => p.lock_id === l.id));
       if (missing.length) this.pair(missing.map((l) => l.id), at);
@@ -372,6 +378,30 @@ export class SimulatedHub {
 
   keyNames(): string[] {
     return this.guard(() => [...this.keys.keys()].sort());
+  }
+
+  // ── The site key ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The site's card key (the wire's SET_SITE_KEY): on flash before it takes effect, replacing any earlier
+   * one; from then on every card presented by UID must carry a genuine credential under it.
+   */
+  setSiteKey(k: StoredSiteKey): void {
+    this.guard(() => {
+      const next = { generation: k.generation, siteId: k.siteId, key: k.key.slice() };
+      this.flash.saveSiteKey(next);
+      this.storedSiteKey = next;
+      if (this.active) this.active = { ...this.active, evaluator: new Evaluator(this.active.table, this.cardCheck()) };
+    });
+  }
+
+  /** The site key on flash, or null (never had one, or factory reset since). */
+  siteKey(): StoredSiteKey | null {
+    return this.guard(() => this.storedSiteKey && { ...this.storedSiteKey, key: this.storedSiteKey.key.slice() });
+  }
+
+  private cardCheck(): CardCheck | null {
+    return this.storedSiteKey ? { siteKey: this.storedSiteKey.key, siteId: this.storedSiteKey.siteId } : this.fixedCardCheck;
   }
 
   // ── Paired locks ────────────────────────────────────────────────────────────────────────────────

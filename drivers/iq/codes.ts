@@ -47,6 +47,8 @@ export const COMMANDS = wireTable([
   [0x0e, 'tag_registration'],
   [0x0f, 'reset_challenge'],
   [0x10, 'factory_reset'],
+  [0x11, 'site_key_status'],
+  [0x12, 'set_site_key'],
 ] as const);
 export type CommandType = (typeof COMMANDS.names)[number];
 
@@ -67,6 +69,8 @@ export const REPLIES = wireTable([
   [0x0e, 'tag_registration_set'],
   [0x0f, 'reset_nonce'],
   [0x10, 'factory_reset_done'],
+  [0x11, 'site_key_state'],
+  [0x12, 'site_key_set'],
   [0x40, 'events_pending'],
   [0x7f, 'error'],
 ] as const);
@@ -93,6 +97,8 @@ export const COMMAND_FIELDS: Record<CommandType, readonly string[]> = {
   tag_registration: ['lock_index', 'timeout_s'],
   reset_challenge: [],
   factory_reset: ['nonce', 'serial'],
+  site_key_status: [],
+  set_site_key: ['generation', 'site_id', 'key'],
 };
 
 export const REPLY_FIELDS: Record<ReplyType, readonly string[]> = {
@@ -115,6 +121,8 @@ export const REPLY_FIELDS: Record<ReplyType, readonly string[]> = {
   tag_registration_set: ['lock_index', 'remaining_s'],
   reset_nonce: ['nonce', 'valid_s'],
   factory_reset_done: [],
+  site_key_state: ['generation', 'fingerprint'],
+  site_key_set: ['generation', 'fingerprint'],
   events_pending: ['epoch', 'newest_id'],
   error: ['command', 'error', 'field', 'min_version', 'max_version', 'value', 'message'],
 };
@@ -305,6 +313,8 @@ export const LIMITS = {
   minSignalDbm: -150,
   maxSignalDbm: 0,
   maxErrorMessageBytes: 120,
+  /** The core numbers site key generations from 1; the wire gives them 32 bits. */
+  maxSiteKeyGeneration: 0xffff_ffff,
 } as const;
 
 export const HASH_BYTES = 32;
@@ -315,5 +325,11 @@ export const LOCK_ADDRESS_LENGTHS = [6, 8] as const;
 /** 4-, 7- or 10-byte ISO 14443 UIDs (core/domain/model.ts Tag.card_uid). */
 export const CARD_UID_LENGTHS = [4, 7, 10] as const;
 export const TAG_NUMBER_MAX = 9_999_999_999;
+/** The site card key (docs/credentials.md): the AES-128 key every card's keys are diversified from. */
+export const SITE_KEY_BYTES = 16;
+/** A site key's fingerprint: the first 8 bytes of SHA-256("gatehouse/site-key/" ‖ key) (site-key.ts). */
+export const SITE_KEY_FINGERPRINT_BYTES = 8;
+/** The site id a card credential names (its block 4 is derived from it): the core's site id, a lower-case UUID. */
+export const SITE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** IANA zone names: segments of letters, digits, `_`, `+`, `-`, joined by `/`. */
 export const ZONE_PATTERN = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;

@@ -97,6 +97,18 @@ const GOLDEN: Golden[] = [
     hex: `02 47 48 01 07 80 2A ${'AB '.repeat(32)}`,
     value: { type: 'activate_table', ft_type: 'table', version: 42, hash: new Uint8Array(32).fill(0xab) },
   },
+  {
+    name: 'SET_SITE_KEY generation 1',
+    kind: 'command',
+    hex: `02 47 48 01 12 01 24 ${Buffer.from('a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607').toString('hex')} 00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F`,
+    value: { type: 'set_site_key', generation: 1, site_id: 'a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607', key: seq(0, 16) },
+  },
+  {
+    name: 'SITE_KEY_STATE holding that key',
+    kind: 'reply',
+    hex: '02 47 48 01 11 01 46 BC 7E D5 A4 6F 8C 88',
+    value: { type: 'site_key_state', site_key: { generation: 1, fingerprint: fromHex('46bc7ed5a46f8c88') } },
+  },
   { name: 'EVENTS_PENDING', kind: 'reply', hex: '02 47 48 01 40 EF FD B6 F5 0D E9 07', value: { type: 'events_pending', epoch: EPOCH, newest_id: 1001 } },
   {
     name: 'FILETRANSFER first fragment',

@@ -29,6 +29,14 @@ export interface TableVersion {
   hash: Uint8Array;
 }
 
+/** The site card key a hub holds, as it reports it: never the key itself. Null on the wire is generation 0 with a zero fingerprint. */
+export interface SiteKeyHeld {
+  /** The core's generation number of the key: a label, like a table's version (the fingerprint is the identity). */
+  generation: number;
+  /** 8 bytes: the first 8 of SHA-256("gatehouse/site-key/" ‖ key) (site-key.ts). */
+  fingerprint: Uint8Array;
+}
+
 // ── Commands (host → hub, in osdp_MFG) ────────────────────────────────────────────────────────────
 
 export interface LockCommandFields {
@@ -61,7 +69,10 @@ export type IqCommand =
   | ({ type: 'manual_office_mode' | 'easy_office_mode'; on: boolean } & LockCommandFields)
   | { type: 'tag_registration'; lock_index: number; timeout_s: number }
   | { type: 'reset_challenge' }
-  | { type: 'factory_reset'; nonce: Uint8Array; serial: string };
+  | { type: 'factory_reset'; nonce: Uint8Array; serial: string }
+  | { type: 'site_key_status' }
+  /** Only inside a secure channel under the hub's own key: `key` is the site's card key in the clear. */
+  | { type: 'set_site_key'; generation: number; site_id: string; key: Uint8Array };
 
 // ── Replies (hub → host, in osdp_MFGREP) ──────────────────────────────────────────────────────────
 
@@ -161,6 +172,8 @@ export type IqReply =
   | { type: 'tag_registration_set'; lock_index: number; remaining_s: number }
   | { type: 'reset_nonce'; nonce: Uint8Array; valid_s: number }
   | { type: 'factory_reset_done' }
+  | { type: 'site_key_state'; site_key: SiteKeyHeld | null }
+  | { type: 'site_key_set'; site_key: SiteKeyHeld }
   | { type: 'events_pending'; epoch: number; newest_id: number }
   | {
       type: 'error';

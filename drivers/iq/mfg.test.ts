@@ -60,6 +60,17 @@ describe('decodeCommand refuses, saying what is wrong', () => {
     expect(cmd(`${H} 02 00 03 55 54 43 00 02 00 20 00 00`)).toMatchObject({ code: 'truncated', field: 'transitions' });
   });
 
+  it('set_site_key: generation 0, a site id that is no lower-case UUID, a key cut short', () => {
+    const id = (s: string) => `${Buffer.from([s.length]).toString('hex')} ${Buffer.from(s).toString('hex')}`;
+    const uuid = 'a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607';
+    const key = '00 '.repeat(16);
+    expect(decodeCommand(fromHex(`${H} 12 01 ${id(uuid)} ${key}`)).ok).toBe(true);
+    expect(cmd(`${H} 12 00 ${id(uuid)} ${key}`)).toMatchObject({ code: 'bad_field', field: 'generation' });
+    expect(cmd(`${H} 12 01 ${id(uuid.toUpperCase())} ${key}`)).toMatchObject({ code: 'bad_field', field: 'site_id' });
+    expect(cmd(`${H} 12 01 ${id('site-1')} ${key}`)).toMatchObject({ code: 'bad_field', field: 'site_id', message: 'site_id is 6 byte(s) long; allowed 36..36' });
+    expect(cmd(`${H} 12 01 ${id(uuid)} ${'00 '.repeat(15)}`)).toMatchObject({ code: 'truncated', field: 'key' });
+  });
+
   it('fixed-size fields cut short', () => {
     expect(cmd(`${H} 0A 01 01 61 00 01 02`)).toMatchObject({ code: 'truncated', field: 'confirmation' });
     expect(cmd(`${H} 07 82 01`)).toMatchObject({ code: 'bad_field', field: 'ft_type', message: 'ft_type code 130 is not defined' });
@@ -104,6 +115,13 @@ describe('decodeReply refuses, saying what is wrong', () => {
     expect(reply(`${H} 08 07 01 05 00 03 00`)).toMatchObject({ code: 'bad_field', field: 'first_id' });
   });
 
+  it('site keys: no key but a fingerprint; a SITE_KEY_SET that names no key', () => {
+    expect(decodeReply(fromHex(`${H} 11 00 ${'00'.repeat(8)}`))).toMatchObject({ ok: true, value: { type: 'site_key_state', site_key: null } });
+    expect(reply(`${H} 11 00 ${'00'.repeat(7)}01`)).toMatchObject({ code: 'bad_field', field: 'fingerprint' });
+    expect(reply(`${H} 12 00 ${'00'.repeat(8)}`)).toMatchObject({ code: 'bad_field', field: 'generation' });
+    expect(reply(`${H} 11 80 80 80 80 10 ${'00'.repeat(8)}`)).toMatchObject({ code: 'bad_field', field: 'generation' }); // 2^32
+  });
+
   it('ERROR: a field where none belongs, a value without meaning, an empty version range; any version is readable', () => {
     expect(reply(`${H} 7F 01 05 01 01 01 00 00`)).toMatchObject({ code: 'bad_field', field: 'field' });
     expect(reply(`${H} 7F 01 06 00 01 01 07 00`)).toMatchObject({ code: 'bad_field', field: 'value' });
@@ -124,6 +142,8 @@ describe('encoders refuse values the protocol cannot carry', () => {
     ['transitions out of order', { type: 'set_time', utc_ms: 0, zone: 'UTC', valid_from_ms: 0, valid_until_ms: 1, initial_offset_min: 0, transitions: [{ instant_s: 5, offset_min: 0 }, { instant_s: 5, offset_min: 60 }] }],
     ['a zone that is no IANA name', { type: 'set_time', utc_ms: 0, zone: 'Europe/../x', valid_from_ms: 0, valid_until_ms: 1, initial_offset_min: 0, transitions: [] }],
     ['a tag registration of 10 s', { type: 'tag_registration', lock_index: 1, timeout_s: 10 }],
+    ['a site key of 15 bytes', { type: 'set_site_key', generation: 1, site_id: 'a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607', key: new Uint8Array(15) }],
+    ['a site id that is no UUID', { type: 'set_site_key', generation: 1, site_id: 'site-1', key: new Uint8Array(16) }],
   ];
   const incident = (id: number) => ({ id, kind: 'incident' as const, incident_type: 'tamper' as const, time_ms: 0, clock_valid: true, lock_index: 1 });
   const badReplies: [string, IqReply][] = [

@@ -30,6 +30,9 @@ import {
   PROTOCOL_VERSION,
   REF_BYTES,
   REPLIES,
+  SITE_ID_PATTERN,
+  SITE_KEY_BYTES,
+  SITE_KEY_FINGERPRINT_BYTES,
   STAGED_TYPES,
   TAG_NUMBER_MAX,
   VENDOR_CODE,
@@ -48,6 +51,7 @@ import type {
   PairedLock,
   ReplyOf,
   RingState,
+  SiteKeyHeld,
   TableVersion,
   Transition,
 } from './messages.ts';
@@ -168,6 +172,29 @@ function wTable(w: Writer, t: TableVersion | null): void {
   }
   w.uint(t.version, 'table_version', Number.MAX_SAFE_INTEGER, 1).raw(t.hash, 'table_hash', HASH_BYTES);
 }
+
+const ZERO_FINGERPRINT = new Uint8Array(SITE_KEY_FINGERPRINT_BYTES);
+
+function rSiteKey(r: Reader): SiteKeyHeld | null {
+  const generation = r.uint('generation', LIMITS.maxSiteKeyGeneration);
+  const fingerprint = r.raw('fingerprint', SITE_KEY_FINGERPRINT_BYTES);
+  if (generation === 0) {
+    if (fingerprint.some((b) => b !== 0)) fail('bad_field', 'fingerprint', 'generation 0 (no site key) needs a zero fingerprint');
+    return null;
+  }
+  return { generation, fingerprint };
+}
+
+function wSiteKey(w: Writer, k: SiteKeyHeld | null): void {
+  if (k === null) {
+    w.uint(0).raw(ZERO_FINGERPRINT);
+    return;
+  }
+  w.uint(k.generation, 'generation', LIMITS.maxSiteKeyGeneration, 1).raw(k.fingerprint, 'fingerprint', SITE_KEY_FINGERPRINT_BYTES);
+}
+
+/** A UUID in its canonical text form: 36 bytes. */
+const SITE_ID_BYTES = 36;
 
 function rTagNumber(r: Reader, field: string): string | null {
   if (!r.bool(field)) return null;
@@ -486,6 +513,20 @@ const COMMAND_CODECS: CommandCodecs = {
     },
     dec: (r) => ({ type: 'factory_reset', nonce: r.raw('nonce', REF_BYTES), serial: r.str('serial', 1, 32) }),
   },
+  site_key_status: { enc: () => {}, dec: () => ({ type: 'site_key_status' }) },
+  set_site_key: {
+    enc: (w, v) => {
+      w.uint(v.generation, 'generation', LIMITS.maxSiteKeyGeneration, 1)
+        .str(v.site_id, 'site_id', SITE_ID_BYTES, SITE_ID_BYTES, SITE_ID_PATTERN)
+        .raw(v.key, 'key', SITE_KEY_BYTES);
+    },
+    dec: (r) => ({
+      type: 'set_site_key',
+      generation: r.uint('generation', LIMITS.maxSiteKeyGeneration, 1),
+      site_id: r.str('site_id', SITE_ID_BYTES, SITE_ID_BYTES, SITE_ID_PATTERN),
+      key: r.raw('key', SITE_KEY_BYTES),
+    }),
+  },
 };
 
 // ── Reply bodies ──────────────────────────────────────────────────────────────────────────────────
@@ -656,6 +697,18 @@ const REPLY_CODECS: ReplyCodecs = {
     dec: (r) => ({ type: 'reset_nonce', nonce: r.raw('nonce', REF_BYTES), valid_s: r.uint('valid_s', LIMITS.maxNonceValidS, 1) }),
   },
   factory_reset_done: { enc: () => {}, dec: () => ({ type: 'factory_reset_done' }) },
+  site_key_state: {
+    enc: (w, v) => wSiteKey(w, v.site_key),
+    dec: (r) => ({ type: 'site_key_state', site_key: rSiteKey(r) }),
+  },
+  site_key_set: {
+    enc: (w, v) => wSiteKey(w, v.site_key),
+    dec: (r) => {
+      const site_key = rSiteKey(r);
+      if (site_key === null) fail('bad_field', 'generation', 'SITE_KEY_SET names the key the hub now holds: generation 0 is none');
+      return { type: 'site_key_set', site_key };
+    },
+  },
   events_pending: {
     enc: (w, v) => {
       w.uint(v.epoch, 'epoch', LIMITS.maxEpoch).uint(v.newest_id, 'newest_id');

@@ -1,7 +1,7 @@
 // The simulated hub's firmware: an OSDP Peripheral whose handler speaks the IQ protocol
 // (docs/iq-protocol.md) and drives a SimulatedHub. Everything a real hub keeps across a power cycle is
-// on the hub's flash: the table, keys (the OSDP SCBK among them), pairings and the event ring through
-// SimulatedHub; the rest of the firmware's own state (radio addresses, the zone from SET_TIME, the RTC
+// on the hub's flash: the table, keys (the OSDP SCBK among them), the site card key, pairings and the
+// event ring through SimulatedHub; the rest of the firmware's own state (radio addresses, the zone from SET_TIME, the RTC
 // offset, confirmation references, the staged file) in two files of its own beside the hub's. So a
 // reboot() keeps all of it and drops only what a real hub holds in RAM: the OSDP sessions, the
 // EVENTS_PENDING watermark, tag-registration timers and the reset nonce.
@@ -14,9 +14,10 @@ import { MAX_PACKET_LENGTH } from '../../osdp/packet.ts';
 import { Peripheral, type CommandMessage, type HandlerReply } from '../../osdp/peripheral.ts';
 import { CARD_UID_LENGTHS, COMMANDS, FT_TYPES, LIMITS, OSDP, SUPPORTED_VERSIONS, VENDOR_CODE, type CommandType, type ErrorCode, type FtKind } from '../../iq/codes.ts';
 import { decodeFileTransfer, encodeFtStat, FT_STATUS, maxFragmentSize, type FileTransfer } from '../../iq/file-transfer.ts';
-import type { CommandOf, HubEvent as WireEvent, IqCommand, IqReply, LockCommandFields, LockStatus as WireLockStatus, PairedLock, ReplyOf, TableVersion } from '../../iq/messages.ts';
+import type { CommandOf, HubEvent as WireEvent, IqCommand, IqReply, LockCommandFields, LockStatus as WireLockStatus, PairedLock, ReplyOf, SiteKeyHeld, TableVersion } from '../../iq/messages.ts';
 import { decodeCommand, encodeReply, errorReplyFor } from '../../iq/mfg.ts';
 import { clientUidForMac } from '../../iq/host/keys.ts';
+import { siteKeyFingerprint } from '../../iq/site-key.ts';
 import type { HubEvent } from '../events.ts';
 import { MemoryFlash, PowerLossError, type FlashMedium } from '../flash.ts';
 import { HubError, SimulatedHub, type HubOptions } from '../hub.ts';
@@ -158,6 +159,12 @@ export class HubFirmware {
     return this.hub.getKey(SCBK_KEY);
   }
 
+  /** The fingerprint (16 hex digits) of the site card key the hub holds, as SITE_KEY_STATE reports it; null for none. */
+  get siteKeyFingerprint(): string | null {
+    const held = this.#siteKeyHeld();
+    return held && hex(held.fingerprint);
+  }
+
   /**
    * The installer's reset to install mode (a button held at power-up on a real hub): the hub forgets its
    * secure-channel key and takes SCBK-D again, so a host can commission it anew. Unlike FACTORY_RESET it
@@ -285,6 +292,8 @@ export class HubFirmware {
     }
     this.stats.mfg++;
     const cmd = decoded.value;
+    // In install mode the channel runs under SCBK-D, which everyone knows: the site key would travel readable.
+    if (cmd.type === 'set_site_key' && !this.scbk) return { code: Reply.NAK, data: Uint8Array.of(NakReason.SC_COND) };
     try {
       return mfg(this.#run(cmd));
     } catch (e) {
@@ -340,6 +349,10 @@ export class HubFirmware {
       }
       case 'factory_reset':
         return this.#factoryReset(cmd);
+      case 'site_key_status':
+        return { type: 'site_key_state', site_key: this.#siteKeyHeld() };
+      case 'set_site_key':
+        return this.#setSiteKey(cmd);
       default:
         // EASY_OFFICE_MODE: SimulatedHub has no remote EOM yet; the host reads this as "not supported".
         return error(cmd.type, 'unknown_command');
@@ -499,6 +512,22 @@ export class HubFirmware {
     this.#announced = 0;
     if (this.#onRestart) this.#clock.setTimeout(this.#onRestart, 20);
     return { type: 'factory_reset_done' };
+  }
+
+  // ── The site key ────────────────────────────────────────────────────────────────────────────────
+
+  #siteKeyHeld(): SiteKeyHeld | null {
+    const k = this.hub.siteKey();
+    return k && { generation: k.generation, fingerprint: siteKeyFingerprint(k.key) };
+  }
+
+  #setSiteKey(cmd: CommandOf<'set_site_key'>): IqReply {
+    const held = this.hub.siteKey();
+    // A repeat after a lost reply finds the key in place: no flash write.
+    if (!held || held.generation !== cmd.generation || held.siteId !== cmd.site_id || hex(held.key) !== hex(cmd.key)) {
+      this.hub.setSiteKey({ generation: cmd.generation, siteId: cmd.site_id, key: cmd.key });
+    }
+    return { type: 'site_key_set', site_key: this.#siteKeyHeld()! };
   }
 
   // ── Events ──────────────────────────────────────────────────────────────────────────────────────

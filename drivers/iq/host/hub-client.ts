@@ -14,15 +14,17 @@
 import { systemClock, type Clock, type Timer } from '../../osdp/clock.ts';
 import { Command, commandName, Reply, replyName } from '../../osdp/codes.ts';
 import { encodeBeeps, encodeTemporaryFlash } from '../../osdp/indication.ts';
-import { ControlPanel, type ControlPanelOptions, type LinkState, type ReplyMessage, type SecureChannelConfig } from '../../osdp/control-panel.ts';
+import { ControlPanel, type ControlPanelOptions, type KeyRequest, type LinkState, type ReplyMessage, type SecureChannelConfig } from '../../osdp/control-panel.ts';
 import { OsdpError, type OsdpErrorCode } from '../../osdp/errors.ts';
 import type { ByteLink } from '../../osdp/link.ts';
 import { MAX_PACKET_LENGTH } from '../../osdp/packet.ts';
+import { sameBytes, SCBK_D } from '../../osdp/secure-channel.ts';
 import { invokeListener, type ByteStream } from '../../transport/byte-stream.ts';
 import { LIMITS, OSDP, VENDOR_CODE, type FtKind, type LockState, type OfficeMode } from '../codes.ts';
 import { decodeFtStat, encodeFileTransfer, tableFileHead } from '../file-transfer.ts';
 import type { HubEvent, IqCommand, IqReply, LockStatus, PairedLock, TableVersion } from '../messages.ts';
 import { decodeReply, encodeCommand } from '../mfg.ts';
+import { siteKeyFingerprint } from '../site-key.ts';
 import { epochHex, eventId, formatAddress, hashBytes, parseAddress, signalBars, toHex, toIngest, type IngestShapes } from './convert.ts';
 import { commandLabel, hubError, IqHubError, tableRefused } from './errors.ts';
 import { FALLBACK_RECEIVE_SIZE, receiveSize } from './pdcap.ts';
@@ -82,6 +84,15 @@ export interface IqLock {
 
 /** What a paired lock reports through the hub (STATUS), by the core's lock id. */
 export type IqLockStatus = Omit<LockStatus, 'lock_index'> & { lock_id: string };
+
+/** The site's card key (docs/credentials.md) as SET_SITE_KEY carries it. */
+export interface IqSiteKey {
+  generation: number;
+  /** The core's site id, a lower-case UUID. */
+  site_id: string;
+  /** 16 bytes. */
+  key: Uint8Array;
+}
 
 export interface IqLockCommandResult {
   lock_id: string;
@@ -170,6 +181,9 @@ export class IqHubClient {
   #locks: Map<number, IqLock> | null = null;
   /** The epoch of the last batch handed out, which its acknowledgement must name. */
   #batchEpoch: number | null = null;
+  readonly #encrypted: boolean;
+  /** The secure channel runs under the hub's own key, not SCBK-D (which everyone knows): it may carry the site key. */
+  #ownKey: boolean;
 
   /** Connects and resolves once the link is up (handshake done, hub identified as a Gatehouse IQ). */
   static async connect(options: IqHubClientOptions): Promise<IqHubClient> {
@@ -196,11 +210,28 @@ export class IqHubClient {
     // connect() is the only reader; a rejection after it returned has nobody to tell.
     promise.catch(() => {});
     this.#ready = { promise, resolve, reject };
+    const sc = o.secureChannel;
+    this.#encrypted = sc !== undefined && sc.encrypt !== false;
+    this.#ownKey = sc !== undefined && 'scbk' in sc && !sameBytes(sc.scbk, SCBK_D);
+    // A chosen key is known only once a handshake accepted it, and again at every reconnect.
+    const secureChannel =
+      sc && 'chooseKey' in sc
+        ? {
+            ...sc,
+            chooseKey: {
+              candidates: sc.chooseKey.candidates.bind(sc.chooseKey),
+              accepted: (key: Uint8Array, request: KeyRequest) => {
+                this.#ownKey = !request.installMode && !sameBytes(key, SCBK_D);
+                sc.chooseKey.accepted?.(key, request);
+              },
+            },
+          }
+        : sc;
     this.#cp = new ControlPanel({
       ...o.osdp,
       link: o.link,
       address: o.osdpAddress ?? 0,
-      secureChannel: o.secureChannel,
+      secureChannel,
       clock: this.#clock,
       onStateChange: (state, error) => this.#onLinkState(state, error),
     });
@@ -398,6 +429,29 @@ export class IqHubClient {
     } catch (e) {
       throw this.#fromLink(e);
     }
+    this.#ownKey = !sameBytes(scbk, SCBK_D);
+  }
+
+  /** The fingerprint (16 hex digits) of the site card key the hub holds (SITE_KEY_STATUS), or null when it holds none. */
+  async siteKeyFingerprint(): Promise<string | null> {
+    const r = await this.#mfg({ type: 'site_key_status' }, 'site_key_state');
+    return r.site_key && toHex(r.site_key.fingerprint);
+  }
+
+  /**
+   * Gives the hub the site's card key (SET_SITE_KEY) and resolves with the fingerprint the hub then holds.
+   * Only over a secure channel encrypted under the hub's own key: on any other link it fails before
+   * anything is sent.
+   */
+  async setSiteKey(k: IqSiteKey): Promise<string> {
+    if (!this.#cp.secure || !this.#encrypted || !this.#ownKey) {
+      throw new IqHubError('secure_channel', "SET_SITE_KEY: the site card key goes to a hub only over a secure channel encrypted under the hub's own key, and this link is not one");
+    }
+    const r = await this.#mfg({ type: 'set_site_key', generation: k.generation, site_id: k.site_id, key: k.key }, 'site_key_set');
+    const held = toHex(r.site_key.fingerprint);
+    const sent = toHex(siteKeyFingerprint(k.key));
+    if (held !== sent) throw new IqHubError('protocol', `the hub holds site key ${held} after SET_SITE_KEY, not ${sent}`);
+    return held;
   }
 
   /** Wipes the hub (table, pairings, events: a new ring epoch); it keeps its key and restarts. */

@@ -18,6 +18,8 @@ import {
   LIMITS,
   LOCK_STATES,
   OFFICE_MODES,
+  SITE_KEY_BYTES,
+  SITE_KEY_FINGERPRINT_BYTES,
   STAGED_TYPES,
   TAG_NUMBER_MAX,
   type CommandType,
@@ -61,6 +63,9 @@ const zone = fc.oneof(
 );
 const lockId = utf8String(1, 64);
 const operatorRef = utf8String(1, 64);
+const siteId = fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/));
+const generation = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: LIMITS.maxSiteKeyGeneration }));
+const siteKeyHeld = fc.record({ generation, fingerprint: bytes(SITE_KEY_FINGERPRINT_BYTES) });
 const pick = <T extends string>(t: { names: readonly T[] }) => fc.constantFrom(...t.names);
 
 const ring: fc.Arbitrary<RingState> = fc
@@ -173,6 +178,8 @@ export const commandArbitraries: { [K in CommandType]: fc.Arbitrary<CommandOf<K>
   }),
   reset_challenge: fc.constant({ type: 'reset_challenge' }),
   factory_reset: fc.record({ type: fc.constant('factory_reset'), nonce: ref, serial: utf8String(1, 32) }),
+  site_key_status: fc.constant({ type: 'site_key_status' }),
+  set_site_key: fc.record({ type: fc.constant('set_site_key'), generation, site_id: siteId, key: bytes(SITE_KEY_BYTES) }),
 };
 
 const lockResult = <T extends 'remote_opened' | 'privacy_overridden' | 'manual_office_mode_set' | 'easy_office_mode_set'>(type: T) =>
@@ -279,6 +286,8 @@ export const replyArbitraries: { [K in ReplyType]: fc.Arbitrary<ReplyOf<K>> } = 
   tag_registration_set: fc.record({ type: fc.constant('tag_registration_set'), lock_index: lockIndex, remaining_s: fc.nat({ max: LIMITS.tagRegistrationMaxS }) }),
   reset_nonce: fc.record({ type: fc.constant('reset_nonce'), nonce: ref, valid_s: fc.integer({ min: 1, max: LIMITS.maxNonceValidS }) }),
   factory_reset_done: fc.constant({ type: 'factory_reset_done' }),
+  site_key_state: fc.record({ type: fc.constant('site_key_state'), site_key: fc.option(siteKeyHeld, { nil: null }) }),
+  site_key_set: fc.record({ type: fc.constant('site_key_set'), site_key: siteKeyHeld }),
   events_pending: fc.record({ type: fc.constant('events_pending'), epoch, newest_id: id }),
   error: errorReply,
 };
