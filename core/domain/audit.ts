@@ -18,6 +18,10 @@ export const ENTRY_DETAILS = [
   'low_batteries',
   'start',
   'end',
+  // A Gatehouse extension (CLP has no such detail): the card UID is a tag UID, but its credential is
+  // missing, forged, of another site or an older issue (docs/credentials.md). Appended last, because
+  // the export packs these by position.
+  'invalid_credential',
 ] as const;
 export type EntryDetail = (typeof ENTRY_DETAILS)[number];
 

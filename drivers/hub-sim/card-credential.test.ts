@@ -1,7 +1,7 @@
 // A hub that knows the site key checks the credential sector of a card presented by UID
 // (docs/credentials.md): a genuine card opens; one whose UID is the tag's but whose sector is missing,
-// erased, forged, another site's, another tag's or an older issue is refused as unknown_tag with its own
-// reason, which the lock files in its entry's hub_reason. Without a site key the hub decides as before.
+// erased, forged, another site's, another tag's or an older issue is refused as invalid_credential with
+// its own cause, which the lock files in its entry's hub_reason. Without a site key the hub decides as before.
 import { describe, expect, it } from 'vitest';
 import { eraseWrites, issueWrites, sectorAfter } from '../mifare/credential.ts';
 import type { HubEvent } from './events.ts';
@@ -59,8 +59,8 @@ describe('credential check at a simulated lock', () => {
   it.each(cases)('refuses a matching UID with %s, and files the reason', (_name, sector, reason) => {
     const h = hub();
     const r = h.presentTag('front', { uid: UID, sector });
-    expect(r.decision).toMatchObject({ granted: false, reason: 'unknown_tag', cause: reason, cardUid: '04A1B2C3' });
-    expect(entry(r.events)).toMatchObject({ event_category: 'lock_rejected', event_detail: 'unknown_tag', hub_reason: reason });
+    expect(r.decision).toMatchObject({ granted: false, reason: 'invalid_credential', cause: reason, cardUid: '04A1B2C3' });
+    expect(entry(r.events)).toMatchObject({ event_category: 'lock_rejected', event_detail: 'invalid_credential', hub_reason: reason });
   });
 
   it('decides as before without a site key, and for a tag number typed in', () => {

@@ -25,9 +25,10 @@ export type ClpDenial =
 /**
  * Refusals only a hub has: it holds no table, the instant is outside the table's window, or the lock is
  * not in it; or the lock is in tag registration mode, where a card is reported, never decided (no entry
- * is filed for this one: see SimulatedHub.presentTag).
+ * is filed for this one: see SimulatedHub.presentTag); or, with a site key, the card's credential sector
+ * is not a genuine, current credential of this tag (`invalid_credential`, the finer cause beside it).
  */
-export type HubRefusal = 'no_table' | 'outside_table_window' | 'lock_not_in_table' | 'tag_registration';
+export type HubRefusal = 'no_table' | 'outside_table_window' | 'lock_not_in_table' | 'tag_registration' | 'invalid_credential';
 
 export type DenyReason = ClpDenial | HubRefusal;
 
@@ -275,7 +276,7 @@ export class Evaluator {
     if (this.cards && cred.uid) {
       // A card read at the reader (not a number typed in): its credential must be genuine, this tag's, and current.
       const check = checkPresentedCard(this.cards.siteKey, this.cards.siteId, cred.uid, cred.sector ?? null, { tagNumber, minIssueCounter: tag.issueCounter });
-      if (!check.ok) return deny('unknown_tag', check.reason, tagNumber);
+      if (!check.ok) return deny('invalid_credential', check.reason, tagNumber);
     }
     const user = this.table.users.get(tag.userPk)!;
     const who = { pk: user.pk, flags: user.flags };

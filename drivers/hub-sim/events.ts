@@ -24,7 +24,9 @@ export type EntryDetail =
   | 'privacy_mode'
   | 'unknown_tag'
   | 'start'
-  | 'end';
+  | 'end'
+  /** A card whose UID is a tag's but whose credential sector is not genuine (docs/credentials.md): Gatehouse's, not CLP's. */
+  | 'invalid_credential';
 
 export type AccessBy = 'tag' | 'remote' | 'inside_handle';
 

@@ -194,6 +194,9 @@ export const EVENT_DETAILS = wireTable([
   [13, 'low_batteries'],
   [14, 'start'],
   [15, 'end'],
+  // Gatehouse's own: a card whose credential sector is not genuine. Only a hub given a site key checks
+  // credentials, and only a host that knows this code gives it one (SET_SITE_KEY).
+  [16, 'invalid_credential'],
 ] as const);
 export type EventDetail = (typeof EVENT_DETAILS.names)[number];
 

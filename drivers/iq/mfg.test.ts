@@ -111,7 +111,7 @@ describe('decodeReply refuses, saying what is wrong', () => {
     expect(reply(ev('05', incident('07')))).toMatchObject({ code: 'bad_field', field: 'events[0].incident_type' });
     expect(reply(ev('05', '03 01 00 01 05 01 02 03 04 05 00'))).toMatchObject({ code: 'bad_field', field: 'events[0].card_uid' });
     expect(reply(ev('05', '01 02 00 01 01 00 00 00 00 00'))).toMatchObject({ code: 'bad_field', field: 'events[0].flags' });
-    expect(reply(ev('05', '01 01 00 01 01 10 00 00 00 00'))).toMatchObject({ code: 'bad_field', field: 'events[0].event_detail' });
+    expect(reply(ev('05', '01 01 00 01 01 11 00 00 00 00'))).toMatchObject({ code: 'bad_field', field: 'events[0].event_detail' });
     expect(reply(`${H} 08 07 01 05 00 03 00`)).toMatchObject({ code: 'bad_field', field: 'first_id' });
   });
 

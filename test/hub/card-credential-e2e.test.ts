@@ -96,13 +96,14 @@ describe('card credentials at a hub that got the site key from the core', () => 
     ];
     for (const [i, [what, sector, reason]] of attempts.entries()) {
       const r = present(sector);
-      expect(r.decision, what).toMatchObject({ granted: false, reason: 'unknown_tag', cause: reason });
-      expect(r.events.find((e) => e.kind === 'entry'), what).toMatchObject({ event_category: 'lock_rejected', event_detail: 'unknown_tag', hub_reason: reason });
+      expect(r.decision, what).toMatchObject({ granted: false, reason: 'invalid_credential', cause: reason });
+      expect(r.events.find((e) => e.kind === 'entry'), what).toMatchObject({ event_category: 'lock_rejected', event_detail: 'invalid_credential', hub_reason: reason });
       await until(`${what} in the audit trail`, () => rejected().count === i + 1);
     }
-    // The core files what the wire carries: the refusal, the card's tag and its holder; the hub's finer
-    // reason (hub_reason above) has no field in the IQ event record yet.
-    expect(rejected().items.map((e) => [e.event_detail, e.access_by, e.tag_number, e.user_id])).toEqual(attempts.map(() => ['unknown_tag', 'tag', TAG, anna.id]));
+    // The core files what the wire carries: a refusal of its own kind (not an unknown tag: the UID is
+    // Anna's), the card's tag and its holder. The finer cause stays in the hub (hub_reason above).
+    expect(rejected().items.map((e) => [e.event_detail, e.access_by, e.tag_number, e.user_id])).toEqual(attempts.map(() => ['invalid_credential', 'tag', TAG, anna.id]));
+    expect(svc.run(actor, 'entries.list', { event_detail: 'invalid_credential', with_count: true }).count).toBe(attempts.length);
 
     // (d) A power cycle: the hub boots from flash with the key, and the host finds nothing to send.
     bench.usb.reboot();

@@ -60,7 +60,7 @@ describe('the site card key over the wire', () => {
     expect(await client.siteKeyFingerprint()).toBe(FINGERPRINT);
     expect(firmware.siteKeyFingerprint).toBe(FINGERPRINT);
     expect(present(firmware, card(SITE_KEY))).toMatchObject({ granted: true });
-    expect(present(firmware, { uid: UID, sector: null })).toMatchObject({ granted: false, reason: 'unknown_tag', cause: 'credential_missing' });
+    expect(present(firmware, { uid: UID, sector: null })).toMatchObject({ granted: false, reason: 'invalid_credential', cause: 'credential_missing' });
 
     // A new key replaces it at once: cards made under the old one no longer open.
     expect(await client.setSiteKey({ generation: 2, site_id: SITE_ID, key: NEXT_KEY })).not.toBe(FINGERPRINT);
