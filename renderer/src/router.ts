@@ -23,6 +23,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/people', name: 'people', component: () => import('./views/People.vue'), meta: { permission: 'people.read', nav: 'nav.people' } },
   { path: '/people/:id', name: 'person', component: () => import('./views/Person.vue'), meta: { permission: 'people.read' } },
   { path: '/tags', name: 'tags', component: () => import('./views/Tags.vue'), meta: { permission: 'people.read', nav: 'nav.tags' } },
+  { path: '/encoders', name: 'encoders', component: () => import('./views/EncoderStation.vue'), meta: { permission: 'people.read', nav: 'encoders.nav' } },
   { path: '/groups', name: 'groups', component: () => import('./views/AccessGroups.vue'), meta: { permission: 'access.read', nav: 'nav.groups' } },
   { path: '/groups/:id', name: 'group', component: () => import('./views/AccessGroup.vue'), meta: { permission: 'access.read' } },
   { path: '/calendars', name: 'calendars', component: () => import('./views/HolidayCalendars.vue'), meta: { permission: 'access.read', nav: 'nav.calendars' } },
