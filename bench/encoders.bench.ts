@@ -20,6 +20,7 @@ import { GatehouseService } from '../core/service/service.ts';
 import { openDatabase } from '../core/store/db.ts';
 import { FakeUsbBus } from '../drivers/transport/fake-webusb.ts';
 import { ms, now, percentile, report, round } from './lib.ts';
+import { until } from '../test/until.ts';
 
 const ONE_CARD_RUNS = 40;
 const BULK = 200;
@@ -32,16 +33,6 @@ const noUsb = () => {
   return Promise.resolve(bus);
 };
 
-async function until<T>(probe: () => T | null | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting for the simulated encoder');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-enc-'));
   const db = openDatabase(join(dir, 'gatehouse.db'));
@@ -52,7 +43,7 @@ export async function run(): Promise<void> {
     svc.secrets = new SecretBox(new Uint8Array(randomBytes(32)));
     const people = Array.from({ length: ONE_CARD_RUNS + BULK }, (_, i) => svc.run(sys, 'users.create', { first_name: 'Person', last_name: String(i) }).id);
     const stop = encoders.attach(svc);
-    await until(() => svc.run(sys, 'encoders.list', {}).encoders.length > 0);
+    await until('the simulated encoder', () => svc.run(sys, 'encoders.list', {}).encoders.length > 0, 10_000, 5);
     const blanks = svc.run(sys, 'encoders.tray.list', {}).filter((c) => c.id.startsWith('blank-'));
     const sim = encoders.simulated!.simulator;
     let exchanges = 0;
@@ -66,7 +57,7 @@ export async function run(): Promise<void> {
     const encodeOne = async (person: string, card: string): Promise<number> => {
       svc.run(sys, 'encoders.tray.remove', { encoder_id: ENCODER });
       const answer = svc.runAsync(sys, 'encoders.encode', { encoder_id: ENCODER, user_id: person });
-      await until(() => svc.run(sys, 'encoders.list', {}).encoders[0]?.busy);
+      await until('the encoder waiting for a card', () => svc.run(sys, 'encoders.list', {}).encoders[0]?.busy, 10_000, 1);
       const t0 = now();
       svc.run(sys, 'encoders.tray.place', { card_id: card, encoder_id: ENCODER });
       const r = await answer;

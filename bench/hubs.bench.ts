@@ -25,6 +25,7 @@ import type { IqHubClient } from '../drivers/iq/host/hub-client.ts';
 import { buildLargeSite } from './fixtures/large-site.ts';
 import { connectHub, FullSpeedBus, MeteredLink, meterFirmware, simulatedHubs, type SimHub } from './fixtures/sim-hub-links.ts';
 import { ms, now, percentile, report, rng, round } from './lib.ts';
+import { until } from '../test/until.ts';
 
 const HUBS = 20;
 /** A few thousand people over 20 IQs of 25 doors (bench/fixtures/large-site.ts), plus a site-wide group. */
@@ -42,16 +43,6 @@ const sys = systemActor('bench');
 /** The machine's 1-minute load average: these figures are wall-clock times on 2 cores, so other work on the machine moves them. */
 const load = () => round(loadavg()[0]!, 2);
 const sleep = (t: number) => new Promise<void>((resolve) => setTimeout(resolve, t));
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs: number, everyMs = 1): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 export async function run(): Promise<void> {
   await liveHubs();
@@ -170,6 +161,7 @@ async function liveHubs(): Promise<void> {
           return arrived.size === want.size;
         },
         20_000,
+        1,
       );
       const times = [...arrived.values()].map((x) => Number(x - ret) / 1e6);
       const last = Math.max(...times);

@@ -12,6 +12,7 @@ import { GatehouseService } from '../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../core/store/db.ts';
 import { FakeUsbBus } from '../drivers/transport/fake-webusb.ts';
 import { createEncoders, type Encoders } from './encoders.ts';
+import { until } from '../test/until.ts';
 
 const actor = systemActor('front desk');
 const cleanup: Array<() => unknown> = [];
@@ -24,16 +25,6 @@ const noUsb = () => {
   bus.failEnumeration(new Error('getDevices error: Failed to open /sys/bus/usb/devices'));
   return Promise.resolve(bus);
 };
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 5000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function demoSite(opts: { demo?: boolean } = {}): GatehouseService {
   const db: SiteDatabase = openDatabase(':memory:');

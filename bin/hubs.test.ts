@@ -24,6 +24,7 @@ import type { IqHubClient } from '../drivers/iq/host/hub-client.ts';
 import { connectTcpHub } from '../drivers/transport/tcp-hub-transport.ts';
 import { openUsbHub } from '../drivers/transport/usb-hub-transport.ts';
 import { connectHub, createHubs, HubKeyError } from './hubs.ts';
+import { until } from '../test/until.ts';
 
 const MAC = '02-00-5E-10-00-07';
 const cleanups: Array<() => unknown> = [];
@@ -237,17 +238,7 @@ describe('createHubs and the master key', () => {
   };
   const serviceOn = (db: SiteDatabase) => ({ db }) as unknown as GatehouseService;
 
-  async function until<T>(probe: () => T | null | undefined | false, what: string, ms = 8000): Promise<T> {
-    const t0 = Date.now();
-    for (;;) {
-      const v = probe();
-      if (v) return v;
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  it('headless: creates <data>/master.key on first use and commissions a LAN hub with it', async () => {
+    it('headless: creates <data>/master.key on first use and commissions a LAN hub with it', async () => {
     const dir = tempDir();
     const firmware = installModeHub();
     const bench = await tcpBench(firmware);
@@ -258,7 +249,7 @@ describe('createHubs and the master key', () => {
     const m = manager();
     const stop = hubs.attach(m.manager, serviceOn(db));
     cleanups.push(stop);
-    await until(() => m.attached.length === 1, 'the hub attached');
+    await until('the hub attached', () => m.attached.length === 1);
     expect(m.notes.get(`tcp:${bench.server.host}:${bench.server.port}`)).toEqual({ id: `tcp:${bench.server.host}:${bench.server.port}`, ok: true, detail: 'Connected.' });
     expect(existsSync(join(dir, MASTER_KEY_FILE))).toBe(true);
     const box = new SecretBox(await fileMasterKey(dir).load());
@@ -277,7 +268,7 @@ describe('createHubs and the master key', () => {
     const hubs = createHubs({ dataDir: dir, log: (l) => void lines.push(l), usb: false, tcp: [`${bench.server.host}:${bench.server.port}`] });
     const m = manager();
     cleanups.push(hubs.attach(m.manager, serviceOn(site())));
-    const line = await until(() => lines.find((l) => l.startsWith('[error]')), 'the error');
+    const line = await until('the error', () => lines.find((l) => l.startsWith('[error]')));
     if (process.platform !== 'win32') {
       expect(line).toMatch(/^\[error\] hubs: the master key the hub keys are sealed under is not available: .*master\.key may be read or changed by others \(mode 0644\).*chmod 600.*No hub is connected until this is fixed\.$/);
     }
@@ -297,7 +288,7 @@ describe('createHubs and the master key', () => {
     const hubs = createHubs({ dataDir: dir, log: (l) => void lines.push(l), usb: { load: () => Promise.resolve(bench.bus) }, pollIntervalMs: 200 });
     const m = manager();
     cleanups.push(hubs.attach(m.manager, serviceOn(site())));
-    await until(() => m.attached.length === 1, 'the hub attached on a later try', 8000);
+    await until('the hub attached on a later try', () => m.attached.length === 1);
     // Each failed try is logged, then tried again after 1 s, 2 s, … while the hub stays plugged in.
     expect(lines.filter((l) => l.includes('Resource busy')).length).toBeGreaterThanOrEqual(1);
     expect(firmware.scbk).not.toBeNull();
@@ -313,7 +304,7 @@ describe('createHubs and the master key', () => {
     const db = site();
     const m = manager();
     cleanups.push(hubs.attach(m.manager, serviceOn(db)));
-    await until(() => m.attached.length === 1, 'the hub attached');
+    await until('the hub attached', () => m.attached.length === 1);
     expect(existsSync(join(dir, MASTER_KEY_FILE))).toBe(false);
     expect(new HubKeyRing(db, new SecretBox(master)).keys(MAC)[0]!.key).toEqual(firmware.scbk);
   });

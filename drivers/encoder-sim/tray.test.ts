@@ -4,6 +4,7 @@ import type { CardEncoder } from '../encoder/card-encoder.ts';
 import { watchEncoders } from '../encoder/station.ts';
 import { FakeUsbBus } from '../transport/fake-webusb.ts';
 import { createDemoTray, DEMO_ENCODER_SERIAL, type DemoTrayOptions } from './tray.ts';
+import { until } from '../../test/until.ts';
 
 const SITE_KEY = Uint8Array.from({ length: 16 }, (_, i) => 0x30 + i);
 const SITE_ID = 'b1c2d3e4-0000-4000-8000-000000000001';
@@ -13,14 +14,6 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(ok: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** The demo as `serve --demo` wires it: the tray's simulator on a fake bus, watched by the station. */
 async function demo(o: Partial<DemoTrayOptions> = {}) {
@@ -36,7 +29,7 @@ async function demo(o: Partial<DemoTrayOptions> = {}) {
   const put = async (cardId: string) => {
     tray.place(cardId, encoder.id);
     const uid = tray.cards().find((c) => c.id === cardId)!.uid;
-    await until(() => encoder.card()?.uid === uid);
+    await until('the encoder to see it', () => encoder.card()?.uid === uid, 1000, 2);
   };
   return { tray, simulator, encoder, put };
 }
@@ -76,7 +69,7 @@ describe('the demo tray', () => {
     await put('transit');
     expect(tray.cards().filter((c) => c.on_encoder).map((c) => c.id)).toEqual(['transit']);
     tray.remove(encoder.id);
-    await until(() => encoder.card() === null);
+    await until('the encoder to see it', () => encoder.card() === null, 1000, 2);
     expect(tray.cards().every((c) => c.on_encoder === null)).toBe(true);
     expect(simulator.card).toBeNull();
     expect(() => tray.place('blank-9', encoder.id)).toThrow(/no card "blank-9"/);
@@ -103,7 +96,7 @@ describe('the demo tray', () => {
     expect(await encoder.read(SITE_KEY, SITE_ID)).toMatchObject({ credential: 'credential_missing' });
     await encoder.encode({ siteKey: SITE_KEY, siteId: SITE_ID, tagNumber: '0000000042', issueCounter: 1, uid });
     tray.remove(encoder.id);
-    await until(() => encoder.card() === null);
+    await until('the encoder to see it', () => encoder.card() === null, 1000, 2);
     await put('blank-1');
     expect(await encoder.read(SITE_KEY, SITE_ID)).toMatchObject({ uid, credential: 'genuine', tag_number: '0000000042' });
   });

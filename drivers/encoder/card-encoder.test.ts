@@ -7,6 +7,7 @@ import { checkPresentedCard, issueWrites, sectorAfter } from '../mifare/credenti
 import { deriveCardKeys } from '../mifare/kdf.ts';
 import { UsbOpenError } from '../transport/usb-open-error.ts';
 import { openCardEncoder, type EncodeRequest, type EncoderChange, type EncoderErrorCode } from './card-encoder.ts';
+import { until } from '../../test/until.ts';
 
 const SITE_KEY = Uint8Array.from({ length: 16 }, (_, i) => i);
 const OTHER_SITE_KEY = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
@@ -36,17 +37,9 @@ async function setup(o: { stepRetries?: number; card?: MifareClassicCard } = {})
   /** Lays the card on the encoder and waits until the encoder has seen it. */
   const place = async (card: MifareClassicCard | UltralightCard | DesfireCard) => {
     sim.place(card);
-    await until(() => encoder.card()?.uid === uidOf(card));
+    await until('the encoder to see it', () => encoder.card()?.uid === uidOf(card), 1000, 2);
   };
   return { sim, encoder, changes, place };
-}
-
-async function until(ok: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 function request(card: { uid: Uint8Array }, o: Partial<EncodeRequest> = {}): EncodeRequest {
@@ -87,7 +80,7 @@ describe('an attached encoder', () => {
     const card = new MifareClassicCard('classic1k', { uid: Uint8Array.of(0x04, 0xa1, 0xb2, 0xc3) });
     await place(card);
     sim.remove();
-    await until(() => encoder.card() === null);
+    await until('the encoder to see it', () => encoder.card() === null, 1000, 2);
     const ul = new UltralightCard();
     await place(ul);
     expect(changes).toEqual([
@@ -192,7 +185,7 @@ describe('encoding', () => {
     expect(e.code).toBe('card_removed');
     expect(e.message).toMatch(/Another card \(UID 09090909\)/);
     sim.remove();
-    await until(() => encoder.card() === null);
+    await until('the encoder to see it', () => encoder.card() === null, 1000, 2);
     expect((await failure(encoder.encode(request(card)))).code).toBe('card_removed');
     expect((await failure(encoder.read(SITE_KEY, SITE_ID))).code).toBe('no_card');
     expect(lockView(card).ok).toBe(false);
@@ -324,7 +317,7 @@ describe('the radio link and the cable', () => {
     );
     expect(e.code).toBe('detached');
     expect(e.message).toBe('The card encoder was unplugged.');
-    await until(() => changes.some((c) => c.type === 'detached'));
+    await until('the encoder to see it', () => changes.some((c) => c.type === 'detached'), 1000, 2);
     expect(encoder.card()).toBeNull();
     expect((await failure(encoder.read(SITE_KEY, SITE_ID))).code).toBe('detached');
     expect((await failure(encoder.waitForCard(AbortSignal.timeout(1000)))).code).toBe('detached');

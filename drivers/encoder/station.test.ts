@@ -7,6 +7,7 @@ import { FakeUsbBus, FakeUsbDevice } from '../transport/fake-webusb.ts';
 import { loadUsbModule } from '../transport/usb-module.ts';
 import type { CardEncoder, EncoderChange } from './card-encoder.ts';
 import { encoderIdOf, watchEncoders, type EncoderStation, type EncoderStationOptions } from './station.ts';
+import { until } from '../../test/until.ts';
 
 const READER = { timeoutMs: 100, slotStatusTimeoutMs: 200, interruptPollMs: 30 };
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -28,14 +29,6 @@ function simulator(serialNumber?: string): Acr122uSimulator {
   return sim;
 }
 
-async function until(ok: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 const ids = (s: EncoderStation) => s.list().map((e) => e.id);
 
 describe('watching encoders', () => {
@@ -51,20 +44,20 @@ describe('watching encoders', () => {
 
     const second = simulator();
     bus.plug(second.device);
-    await until(() => attached.length === 2);
+    await until('the station to see it', () => attached.length === 2, 1000, 2);
     expect(attached[1]!.id).toBe(`usb:1-${second.device.address}`);
 
     const changes: EncoderChange[] = [];
     attached[0]!.onChange((c) => changes.push(c));
     first.unplug();
-    await until(() => s.list().length === 1);
+    await until('the station to see it', () => s.list().length === 1, 1000, 2);
     expect(changes).toEqual([{ type: 'detached' }]);
     expect(ids(s)).toEqual([attached[1]!.id]);
 
     // A replug is a new encoder (a new address), with the card that lies on it.
     first.place(new MifareClassicCard());
     first.replug();
-    await until(() => attached.length === 3);
+    await until('the station to see it', () => attached.length === 3, 1000, 2);
     expect(attached[2]!.id).toBe(`usb:1-${first.device.address}`);
     expect(attached[2]!.id).not.toBe(attached[0]!.id);
     expect(attached[2]!.card()).toEqual({ uid: 'DEADBEEF', card_type: 'mifare_classic_1k' });
@@ -113,7 +106,7 @@ describe('when there are none: problem()', () => {
     expect(s.list()).toEqual([]);
     expect(s.problem()).toMatch(/in use by another program/);
     if (process.platform === 'linux') expect(s.problem()).toMatch(/pcscd[\s\S]*systemctl stop pcscd\.socket/);
-    await until(() => attached.length === 1);
+    await until('the station to see it', () => attached.length === 1, 1000, 2);
     expect(s.problem()).toBeNull();
     // Two refusals with the same reason: logged once.
     expect(lines.filter((l) => /in use by another program/.test(l))).toHaveLength(1);

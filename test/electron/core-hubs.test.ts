@@ -18,22 +18,13 @@ import { startTcpHub } from '../../drivers/hub-sim/firmware/tcp-server.ts';
 import { parseAddress } from '../../drivers/iq/host/convert.ts';
 import { FakeUsbBus } from '../../drivers/transport/fake-webusb.ts';
 import { hubTcpTargets, startCoreHubs } from '../../electron/main/core-hubs.ts';
+import { until } from '../until.ts';
 
 const MAC = '02-00-5E-10-00-21';
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, ms = 8000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('startCoreHubs', () => {
   it('commissions a LAN hub with the given master key, brings its IQ online and in step, and records it offline on stop', async () => {

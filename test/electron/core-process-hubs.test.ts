@@ -18,6 +18,7 @@ import { startTcpHub, type TcpHubServer } from '../../drivers/hub-sim/firmware/t
 import { parseAddress } from '../../drivers/iq/host/convert.ts';
 import type { CoreToMain, MainToCore } from '../../electron/main/core-protocol.ts';
 import { masterKeyMessage } from '../../electron/main/master-key.ts';
+import { until } from '../until.ts';
 
 const CHILD = fileURLToPath(new URL('./core-process-child.ts', import.meta.url));
 const MAC = '02-00-5E-10-00-31';
@@ -40,16 +41,6 @@ function start(env: Record<string, string>) {
   return { child, messages, exited, send: (m: MainToCore | ReturnType<typeof masterKeyMessage>) => child.send(m) };
 }
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, ms = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const logs = (core: ReturnType<typeof start>) => core.messages.filter((m): m is Extract<CoreToMain, { type: 'log' }> => m.type === 'log').map((m) => `${m.level} ${m.message}`);
 
 describe('the core process with hubs', () => {
@@ -61,7 +52,7 @@ describe('the core process with hubs', () => {
 
     // Without the key: the core serves, the hub is left alone.
     const keyless = start(env);
-    await until('ready', () => keyless.messages.some((m) => m.type === 'ready'));
+    await until('ready', () => keyless.messages.some((m) => m.type === 'ready'), 20_000, 25);
     await new Promise((r) => setTimeout(r, 500));
     expect(firmware.stats.sessions).toBe(0);
     keyless.send({ type: 'shutdown' });
@@ -71,15 +62,15 @@ describe('the core process with hubs', () => {
     // (Main sends the key right after the fork; Electron's parentPort holds it until the core listens.
     // Node's IPC stand-in does not, so the tests wait for 'ready'.)
     const core = start(env);
-    await until('ready', () => core.messages.some((m) => m.type === 'ready'));
+    await until('ready', () => core.messages.some((m) => m.type === 'ready'), 20_000, 25);
     core.send(masterKeyMessage(masterKey));
-    await until('the hub commissioned', () => logs(core).some((l) => /its own key is set and stored/.test(l)));
+    await until('the hub commissioned', () => logs(core).some((l) => /its own key is set and stored/.test(l)), 20_000, 25);
     const key = firmware.scbk;
     expect(key).not.toBeNull();
     expect(logs(core)).toContain(`info hub tcp:${server.host}:${server.port} (MAC ${MAC}) is in install mode: giving it its own secure-channel key`);
     // A second key message is refused.
     core.send(masterKeyMessage(new Uint8Array(32)));
-    await until('the second key refused', () => logs(core).includes('warn core: dropped a second master key'));
+    await until('the second key refused', () => logs(core).includes('warn core: dropped a second master key'), 20_000, 25);
     core.send({ type: 'shutdown' });
     expect(await core.exited).toBe(0);
     expect(existsSync(join(dataDir, MASTER_KEY_FILE))).toBe(false);
@@ -93,9 +84,9 @@ describe('the core process with hubs', () => {
     // The next start reconnects with the stored key: no KEYSET, nothing about install mode.
     const sessions = firmware.stats.sessions;
     const again = start(env);
-    await until('ready', () => again.messages.some((m) => m.type === 'ready'));
+    await until('ready', () => again.messages.some((m) => m.type === 'ready'), 20_000, 25);
     again.send(masterKeyMessage(masterKey));
-    await until('the hub connected again', () => firmware.stats.sessions > sessions && logs(again).some((l) => /is connected but no IQ has its MAC/.test(l)));
+    await until('the hub connected again', () => firmware.stats.sessions > sessions && logs(again).some((l) => /is connected but no IQ has its MAC/.test(l)), 20_000, 25);
     expect(logs(again)).toContain(`info hub tcp:${server.host}:${server.port} (MAC ${MAC}): secure channel up with its own key`);
     expect(firmware.scbk).toEqual(key);
     expect(logs(again).filter((l) => /install mode|refuses/.test(l))).toEqual([]);

@@ -23,22 +23,13 @@ import { SLOTS } from '../../drivers/hub-sim/flash.ts';
 import { makeFirmware, usbBench } from '../../drivers/hub-sim/firmware/testing.ts';
 import { eraseWrites, issueWrites, sectorAfter } from '../../drivers/mifare/credential.ts';
 import { FakeUsbBus } from '../../drivers/transport/fake-webusb.ts';
+import { until } from '../until.ts';
 
 const actor = systemActor('installer');
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 8000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const UID = '04A1B2C3';
 const TAG = '0000004242';

@@ -15,6 +15,7 @@ import { DEMO_IQS } from '../../core/host/demo.ts';
 import { HubFirmware } from '../../drivers/hub-sim/firmware/firmware.ts';
 import { startTcpHub } from '../../drivers/hub-sim/firmware/tcp-server.ts';
 import { parseAddress } from '../../drivers/iq/host/convert.ts';
+import { until } from '../until.ts';
 
 const actor = systemActor('test');
 const dirs: string[] = [];
@@ -55,16 +56,6 @@ async function stop(r: { host: RunningHost; hubs: Hubs }) {
   running.splice(running.indexOf(r), 1);
   await r.host.close();
   r.hubs.close();
-}
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 8000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const iqs = (svc: GatehouseService) => svc.run(actor, 'iqs.list', { top: 100 }).items;
