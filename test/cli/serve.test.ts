@@ -84,6 +84,13 @@ describe('gatehouse serve', () => {
     const sites = (await (await fetch(`${url}/v1.1/sites`, { headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { items: Array<{ id: string }> };
     const entries = (await (await fetch(`${url}/v1.1/sites/${sites.items[0]!.id}/entries?$top=1&$inlinecount=allpages`, { headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { count: number };
     expect(entries.count).toBeGreaterThan(10_000);
+    // The demo's card encoder and its tray, with two demo people's cards already encoded.
+    expect(out()).toMatch(/Demo: a simulated card encoder is attached/);
+    const rpc = async (name: string) =>
+      ((await (await fetch(`${url}/api/rpc/${name}`, { method: 'POST', headers: { authorization: `Bearer ${tok.access_token}` } })).json()) as { result: never }).result;
+    await expect.poll(async () => (await rpc('encoders.list')) as unknown, { timeout: 10_000 }).toMatchObject({ tray: true, encoders: [{ id: 'sim:demo-encoder-1', simulated: true }] });
+    expect(((await rpc('encoders.tray.list')) as Array<{ id: string }>).map((c) => c.id)).toEqual(expect.arrayContaining(['blank-1', 'encoded-1', 'encoded-2', 'hotel']));
+    expect(await rpc('site.key')).toMatchObject({ generation: 1, source: 'generated' });
     proc.kill('SIGINT');
     expect(await exited(proc)).toBe(0);
   });
