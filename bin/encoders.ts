@@ -45,10 +45,13 @@ export interface Encoders {
   close(): Promise<void>;
 }
 
-/** Both stations (USB, simulated) as one source. */
+/**
+ * Both stations (USB, simulated) as one source. The driver's CardEncoder is taken as the core's
+ * EncoderDevice without a cast: the compiler holds the two shapes together.
+ */
 function mergedSource(stations: readonly EncoderStation[]): EncoderSource {
   return {
-    list: () => stations.flatMap((s) => s.list() as readonly EncoderDevice[]),
+    list: (): EncoderDevice[] => stations.flatMap((s) => [...s.list()]),
     onAttach(listener) {
       const offs = stations.map((s) => s.onAttach(listener));
       return () => offs.forEach((off) => off());
