@@ -1,24 +1,21 @@
 // The KS Connect client against the mock cloud, one fault at a time.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  and,
   authorizeUrl,
   collect,
   createPkcePair,
   eq,
-  ge,
   KsConnectClient,
   KsError,
   KsHttp,
   KsIdentity,
-  le,
   listenForLoopbackRedirect,
   MemoryTokenStore,
   TokenManager,
   type RetryPolicy,
 } from '../../drivers/ks-connect/index.ts';
 import { startKsCloud, type KsCloud, type KsCloudOptions } from './server.ts';
-import { adminAddEntries, adminAddLock, adminAddUser } from './store.ts';
+import { adminAddLock, adminAddUser } from './store.ts';
 
 let cloud: KsCloud | undefined;
 afterEach(async () => {

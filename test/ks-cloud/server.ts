@@ -29,7 +29,6 @@ export interface KsCloud {
   auth: AuthConfig;
   /** Every API request that reached a route: method, route pattern, status ('dropped' when cut after commit). */
   log: { method: string; route: string; status: number | 'dropped' }[];
-  settleMs: number;
   close(): Promise<void>;
 }
 
@@ -150,7 +149,6 @@ export async function startKsCloud(opts: KsCloudOptions = {}): Promise<KsCloud> 
     identity,
     auth,
     log,
-    settleMs: opts.settleMs ?? 0,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
