@@ -29,6 +29,31 @@ export const TAG_FIELDS = ['tag_number', 'kind', 'user_id', 'blocked', 'lost_or_
 export const LOCK_FIELDS = ['customer_reference', 'iq_id', 'easy_office_mode_schedule'] as const;
 export const IQ_FIELDS = ['mac', 'customer_reference', 'time_zone'] as const;
 
+/**
+ * What a field holds locally when a record does not set it. The cloud may leave out a false flag or an
+ * empty name; filled in, it compares equal to the local record that holds them.
+ */
+export const UNSET: Readonly<Record<string, Json>> = {
+  first_name: '',
+  last_name: '',
+  blocked: false,
+  remote_access: false,
+  toggle_easy_office_mode: false,
+  toggle_manual_office_mode: false,
+  override_privacy_mode: false,
+  lost_or_stolen: false,
+  kind: 'card',
+  customer_reference: '',
+};
+
+const FIELDS_OF = { user: USER_FIELDS, tag: TAG_FIELDS, lock: LOCK_FIELDS, iq: IQ_FIELDS } as const;
+
+/** A record's fields in the form its local projection has: every scalar field, unset ones filled in. */
+export function completed(kind: CloudKind, fields: Fields): Fields {
+  if (kind === 'access_group') return normalized({ customer_reference: '', ...fields });
+  return pick({ ...Object.fromEntries(FIELDS_OF[kind].map((f) => [f, UNSET[f] ?? null])), ...normalized(fields) }, FIELDS_OF[kind]);
+}
+
 /** Membership and schedule fields of an access group: `<prefix><id>`. */
 export const GROUP_PREFIXES = { lock: 'lock:', user: 'user:', schedule: 'time_schedule:' } as const;
 
