@@ -17,6 +17,7 @@ import { appendOperatorLog, type LogRecord } from '../store/repos/operator-log.t
 import { getOperator } from '../store/repos/operators.ts';
 import { findToken } from '../store/repos/operators.ts';
 import { getApiClient } from '../store/repos/operators.ts';
+import { recordCloudChanges, type Touched } from '../cloud/outbox.ts';
 import { AccessEngine, type TableVersion } from './access-engine.ts';
 import { AuditTrail } from './audit-trail.ts';
 import type { Actor } from './actor.ts';
@@ -200,6 +201,7 @@ export class GatehouseService {
     const result = this.db.transaction((db) => {
       const { ctx, records } = this.commandContext(db, actor, name, meta, changes, after);
       const r = fn(ctx);
+      recordCloudChanges(db, touchedRecords(changes, records), this.now());
       appendOperatorLog(db, records);
       return r;
     });
@@ -300,6 +302,22 @@ export class GatehouseService {
     this.log('error', `'${name}' failed`, e);
     return new GatehouseError('internal', `'${name}' failed unexpectedly; nothing was saved`);
   }
+}
+
+/**
+ * What a command changed, for the cloud outbox: what it touched for the access engine, and the target
+ * of every log record (a handler may log a change without touching, e.g. a device command).
+ */
+function touchedRecords(changes: ChangeSet, records: LogRecord[]): Touched {
+  const out = new Map<string, Set<string>>();
+  const add = (kind: string, id: string) => {
+    let set = out.get(kind);
+    if (!set) out.set(kind, (set = new Set()));
+    set.add(id);
+  };
+  for (const [kind, ids] of changes.byKind) for (const id of ids) add(kind, id);
+  for (const r of records) if (r.target_id) add(r.target_type, r.target_id);
+  return out;
 }
 
 /** What each stream reads. Called before the first chunk is pulled: input problems throw here. */
