@@ -3,6 +3,7 @@
 // anything but a CcidError with a code and a message, nothing may hang, and whatever is accepted must
 // re-encode to exactly its own bytes (the decoders accept nothing they cannot represent). Seeded.
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../osdp/testing/prng.ts';
 import {
   CcidError,
   decodeCommand,
@@ -15,17 +16,8 @@ import {
   type CcidReply,
 } from './messages.ts';
 
-/** mulberry32: small, seeded, good enough to drive a fuzzer. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded generator (mulberry32), as a bare function. */
+const rng = (seed: number): (() => number) => createRng(seed).next;
 
 const CODES = new Set(['too_short', 'length_mismatch', 'too_long', 'unknown_type', 'bad_field']);
 

@@ -2,6 +2,7 @@
 // "METHOD /pattern", e.g. "POST /users", "GET /entries", "POST /connect/token"; "*" for any), how many
 // times it fires and with what probability; the same seed gives the same schedule, so a failing
 // randomised test can be replayed.
+import { createRng } from '../../drivers/osdp/testing/prng.ts';
 
 export type Fault =
   /** Answer late. */
@@ -26,18 +27,6 @@ export interface FaultRule {
   probability?: number;
 }
 
-/** mulberry32: small, fast and good enough to make fault schedules reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class Faults {
   readonly #random: () => number;
   #rules: { rule: FaultRule; left: number }[] = [];
@@ -45,7 +34,7 @@ export class Faults {
   readonly fired: { route: string; kind: Fault['kind'] }[] = [];
 
   constructor(seed = 1) {
-    this.#random = seededRandom(seed);
+    this.#random = createRng(seed).next;
   }
 
   add(...rules: FaultRule[]): void {
