@@ -5,12 +5,10 @@
 // whose the card is, pulls a card off mid-write and finishes it, reports a card lost and re-issues its
 // tag onto a new card, encodes a batch of three, is told plainly that an Ultralight cannot carry a
 // credential, and checks that the front desk may encode while an auditor may only read.
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OWNER_PASSWORD, requirements, screenshot, signIn, startE2E, type E2E } from './harness.ts';
+import { axeFindings, type E2E, OWNER_PASSWORD, requirements, screenshot, signIn, startE2E } from './harness.ts';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface TrayCard {
   id: string;
@@ -105,18 +103,6 @@ async function settled(p: Page) {
   });
   await p.mouse.move(5, 890);
 }
-/** axe-core's WCAG 2.x level A findings on the page as it is now, as "where: rule: element" lines. */
-async function audit(p: Page, where: string): Promise<string[]> {
-  await p.waitForTimeout(300);
-  if (!(await p.evaluate(() => 'axe' in globalThis))) await p.addScriptTag({ path: AXE });
-  const found = await p.evaluate(async () => {
-    type Result = { violations: Array<{ id: string; nodes: Array<{ target: string[]; html: string }> }> };
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<Result> } }).axe;
-    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag21a'] }, resultTypes: ['violations'] });
-    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} ${n.html.slice(0, 160)}`));
-  });
-  return found.map((f) => `${where}: ${f}`);
-}
 /** Records the steps the progress display shows, however briefly (the simulated encoder is quick). */
 async function recordSteps(p: Page) {
   await p.evaluate(() => {
@@ -160,7 +146,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
     expect(await page.locator('[data-test="encoder-card"]').innerText()).toContain('MIFARE Classic 1K');
     await page.locator('[data-test="tray-card"][data-card-id="hotel"] [data-test="tray-remove"]').click();
     await poll(() => page.locator('[data-test="encoder-card"]').innerText()).toBe('No card on it');
-    expect(await audit(page, 'station')).toEqual([]);
+    expect(await axeFindings(page, 'station')).toEqual([]);
     // Unplugged: a calm panel that says what to do; plugged in again, it is back by itself.
     e.encoders!.simulated!.simulator.unplug();
     await page.locator('[data-test="encoders-empty"]').waitFor();
@@ -210,7 +196,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
     expect(tags).toHaveLength(1);
     expect(tags[0]).toMatchObject({ card_uid: blank1.uid, issue_counter: 1, blocked: false, lost_or_stolen: false });
     expect(await done(page).locator('[data-test="done-tag-number"]').innerText()).toBe(tags[0]!.tag_number);
-    expect(await audit(page, 'encoded')).toEqual([]);
+    expect(await axeFindings(page, 'encoded')).toEqual([]);
     await settled(page);
     await screenshot(page, 'encoders');
   });
@@ -227,7 +213,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
     expect(await page.locator('[data-test="report-tag-number"]').innerText()).toBe(tag.tag_number);
     expect(await page.locator('[data-test="report-tag-status"]').innerText()).toBe('Active');
     expect(await page.locator('[data-test="report-groups"]').innerText()).toContain('All staff');
-    expect(await audit(page, 'whose card')).toEqual([]);
+    expect(await axeFindings(page, 'whose card')).toEqual([]);
     await settled(page);
     await screenshot(page, 'whose-card');
 
@@ -334,7 +320,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
       expect(tags[0]).toMatchObject({ card_uid: (await cardOf(blanks[i]!)).uid, issue_counter: 1 });
       expect(await page.locator('[data-test="bulk-item"]').nth(i).locator('[data-test="bulk-status"]').innerText()).toBe(`Tag ${tags[0]!.tag_number}`);
     }
-    expect(await audit(page, 'bulk')).toEqual([]);
+    expect(await axeFindings(page, 'bulk')).toEqual([]);
   });
 
   it('tells plainly that an Ultralight cannot carry a credential', async () => {
@@ -354,7 +340,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
     await page.locator('[data-test="read-card"]').click();
     await poll(() => page.locator('[data-test="card-verdict"]').getAttribute('data-kind')).toBe('unsupported');
     expect(await page.locator('[data-test="card-verdict-title"]').innerText()).toBe('Deze kaart kan geen credential dragen');
-    expect(await audit(page, 'whose card (nl)')).toEqual([]);
+    expect(await axeFindings(page, 'whose card (nl)')).toEqual([]);
     await page.locator('[data-test="locale"]').click();
     await page.locator('.n-base-select-option', { hasText: 'English' }).click();
   });
@@ -382,7 +368,7 @@ describe('the encoder station', { timeout: 90_000 }, () => {
     expect(await exported.innerText()).toContain('shown only this once');
     const text = await card.locator('[data-test="card-key-text"] textarea').inputValue();
     expect(text).toContain('-----BEGIN GATEHOUSE SITE KEY-----');
-    expect(await audit(page, 'card key')).toEqual([]);
+    expect(await axeFindings(page, 'card key')).toEqual([]);
     await card.locator('[data-test="card-key-hide"]').click();
     expect(await card.locator('[data-test="card-key-text"]').count()).toBe(0);
 

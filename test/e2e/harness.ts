@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createEncoders, type Encoders } from '../../bin/encoders.ts';
@@ -15,6 +16,7 @@ export const CHROMIUM = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
 export const UI_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 export const OWNER_PASSWORD = 'correct horse battery';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 export function requirements(): string | null {
   if (!existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set GATEHOUSE_CHROMIUM)`;
@@ -115,4 +117,17 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   // Let dialogs and messages finish their transitions.
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}
+
+/** axe-core's WCAG 2.x level A findings on the page as it is now, as "where: rule: element" lines. */
+export async function axeFindings(p: Page, where: string): Promise<string[]> {
+  await p.waitForTimeout(300);
+  if (!(await p.evaluate(() => 'axe' in globalThis))) await p.addScriptTag({ path: AXE });
+  const found = await p.evaluate(async () => {
+    type Result = { violations: Array<{ id: string; nodes: Array<{ target: string[]; html: string }> }> };
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<Result> } }).axe;
+    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag21a'] }, resultTypes: ['violations'] });
+    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} ${n.html.slice(0, 160)}`));
+  });
+  return found.map((f) => `${where}: ${f}`);
 }

@@ -4,21 +4,19 @@
 // table, adds and pairs a door and enrols a tag shown to it; the monitor follows office mode, a tamper
 // alarm and a remote opening at the hubs without a reload; the front desk sees hubs but may not
 // commission; an unplugged hub's error reaches the operator.
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubFirmware } from '../../drivers/hub-sim/firmware/firmware.ts';
 import { startTcpHub, type TcpHubServer } from '../../drivers/hub-sim/firmware/tcp-server.ts';
 import { parseAddress } from '../../drivers/iq/host/convert.ts';
 import { DEMO_IQS } from '../../core/host/demo.ts';
-import { OWNER_PASSWORD, requirements, screenshot, signIn, startE2E, type E2E } from './harness.ts';
+import { axeFindings, type E2E, OWNER_PASSWORD, requirements, screenshot, signIn, startE2E } from './harness.ts';
 
 const NEW_MAC = '02-00-5E-10-00-77';
 const NEW_SERIAL = 'IQ2-0009077';
 const DOOR = 'Annex — Front door';
 const DOOR_MAC = '00-1B-44-11-4A-01';
 const CARD = Uint8Array.of(0x04, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6);
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let e: E2E;
 let page: Page;
@@ -65,18 +63,6 @@ async function login(p: Page, username?: string, password?: string) {
 async function settled(p: Page) {
   await expect.poll(() => p.locator('.n-message').count(), { timeout: 8000 }).toBe(0);
 }
-/** axe-core's WCAG 2.x level A findings on the page as it is now, as "where: rule: element" lines. */
-async function audit(p: Page, where: string): Promise<string[]> {
-  await p.waitForTimeout(300);
-  if (!(await p.evaluate(() => 'axe' in globalThis))) await p.addScriptTag({ path: AXE });
-  const found = await p.evaluate(async () => {
-    type Result = { violations: Array<{ id: string; nodes: Array<{ target: string[]; html: string }> }> };
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<Result> } }).axe;
-    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag21a'] }, resultTypes: ['violations'] });
-    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} ${n.html.slice(0, 160)}`));
-  });
-  return found.map((f) => `${where}: ${f}`);
-}
 const stepOf = (p: Page) => p.locator('[data-test="commission-step"]').getAttribute('data-step');
 const hubRow = (p: Page, mac: string) => p.locator(`[data-test="hub-row"][data-mac="${mac}"]`);
 const tile = (p: Page, door: string) => p.locator(`[data-test="door-tile"][data-door="${door}"]`);
@@ -117,7 +103,7 @@ describe('hubs, commissioning and the live monitor', () => {
     await page.waitForURL(/#\/hubs\/commission\?address=/);
     await expect.poll(() => stepOf(page)).toBe('claim');
     expect(await page.locator('[data-test="commission-hub-mac"]').innerText()).toBe(NEW_MAC);
-    const found = await audit(page, 'claim');
+    const found = await axeFindings(page, 'claim');
 
     // 2. A new IQ, in Amsterdam's time.
     await page.locator('#cm-name').fill('Annex');
@@ -137,7 +123,7 @@ describe('hubs, commissioning and the live monitor', () => {
     expect(iq).toMatchObject({ mac: NEW_MAC, time_zone: 'Europe/Amsterdam', online: true, data_sync_state: 'synced' });
     expect(firmware.zone).toBe('Europe/Amsterdam');
     expect(firmware.hub.tableInfo()?.version).toBe(Number(version));
-    found.push(...(await audit(page, 'sync')));
+    found.push(...(await axeFindings(page, 'sync')));
     await page.locator('[data-test="sync-next"]').click();
 
     // 4. A door added inline, with its lock's radio MAC, and paired: the hub lists it.
@@ -151,7 +137,7 @@ describe('hubs, commissioning and the live monitor', () => {
     const door = await lockId(DOOR);
     expect(firmware.hub.lockIds()).toEqual([door]);
     expect(await api('locks.get', { id: door }, t)).toMatchObject({ iq_id: iq.id, mac: DOOR_MAC });
-    found.push(...(await audit(page, 'locks')));
+    found.push(...(await axeFindings(page, 'locks')));
     await page.locator('[data-test="locks-next"]').click();
 
     // 5. Tag registration at the door: a card shown to it arrives live and is registered.
@@ -166,7 +152,7 @@ describe('hubs, commissioning and the live monitor', () => {
     await row.locator('[data-test="register-tag"]').click();
     const dialog = page.locator('[data-test="register-dialog"]');
     await dialog.locator('[data-test="register-confirm"]').waitFor();
-    found.push(...(await audit(page, 'register dialog')));
+    found.push(...(await axeFindings(page, 'register dialog')));
     await dialog.locator('[data-test="register-confirm"]').click();
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => row.locator('[data-test="shown-registered"]').innerText()).toMatch(/^Registered as \d{10}$/);
@@ -177,7 +163,7 @@ describe('hubs, commissioning and the live monitor', () => {
     firmware.hub.presentTag(door, { tagNumber: '4000000123', uid: Uint8Array.of(0x04, 0x11, 0x22, 0x33) });
     await expect.poll(() => page.locator('[data-test="shown-row"][data-uid="04112233"] [data-test="shown-number"]').innerText(), { timeout: 10_000 }).toBe('4000000123');
     await settled(page);
-    found.push(...(await audit(page, 'tags')));
+    found.push(...(await axeFindings(page, 'tags')));
     await screenshot(page, 'commission');
 
     await page.locator('[data-test="registration-stop"]').click();
@@ -189,7 +175,7 @@ describe('hubs, commissioning and the live monitor', () => {
     await expect.poll(() => stepOf(page)).toBe('done');
     expect(await page.locator('[data-test="summary-locks"]').innerText()).toBe('1');
     expect(await page.locator('[data-test="summary-tags"]').innerText()).toBe('1');
-    found.push(...(await audit(page, 'done')));
+    found.push(...(await axeFindings(page, 'done')));
     expect(found).toEqual([]);
     expect(await page.evaluate(() => (globalThis as unknown as { e2eMark?: number }).e2eMark)).toBe(mark);
 
