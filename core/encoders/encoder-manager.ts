@@ -17,7 +17,7 @@ import type { EncoderStep } from '../contract/events.ts';
 import { GatehouseError } from '../contract/errors.ts';
 import type { CardReport, EncodeResult, EncodersState, EncoderStatus, TagDetail, TrayCard } from '../contract/results.ts';
 import type { Tag } from '../domain/model.ts';
-import { SiteKeys, type SiteKey } from '../secrets/site-keys.ts';
+import { siteKeysOf, type SiteKey } from '../secrets/site-keys.ts';
 import type { Actor } from '../service/actor.ts';
 import type { CommandContext } from '../service/context.ts';
 import { createTag, userDetail } from '../service/handlers/people.ts';
@@ -130,11 +130,6 @@ export class EncoderManager {
     if (slot.busy) throw new GatehouseError('conflict', `${slot.device.name} is busy with another card; wait for it or cancel it first`, [{ path: 'encoder_id', message: 'busy' }]);
   }
 
-  siteKeys(): SiteKeys {
-    if (!this.service.secrets) throw new GatehouseError('unavailable', 'This Gatehouse has no master key, so it cannot hold the site key cards are made with');
-    return new SiteKeys(this.service.db, this.service.secrets, this.service.now);
-  }
-
   /** Runs `work` with the encoder to itself, once a card lies on it. */
   async #withCard<T>(encoderId: string, waitS: number, work: (device: EncoderDevice, card: PresentedCard) => Promise<T>): Promise<T> {
     this.check(encoderId);
@@ -176,7 +171,7 @@ export class EncoderManager {
 
   /** "Whose card is this?" */
   read(actor: Actor | null, encoderId: string, waitS: number): Promise<CardReport> {
-    const keys = this.siteKeys();
+    const keys = siteKeysOf(this.service);
     return this.#withCard(encoderId, waitS, async (device) => {
       this.#progress(encoderId, 'reading');
       const site = keys.currentOrCreate();
@@ -206,7 +201,7 @@ export class EncoderManager {
 
   /** Encode (or re-issue, or repair) a card for a person; see the order at the top of this file. */
   encode(actor: Actor | null, input: EncodeInput): Promise<EncodeResult> {
-    const keys = this.siteKeys();
+    const keys = siteKeysOf(this.service);
     return this.#withCard(input.encoder_id, input.wait_s, async (device) => {
       const started = this.service.now();
       const site = keys.currentOrCreate();
@@ -369,7 +364,7 @@ export class EncoderManager {
 
   /** Wipes a card of this site back to transport keys. */
   erase(actor: Actor | null, encoderId: string, waitS: number): Promise<{ uid: string }> {
-    const keys = this.siteKeys();
+    const keys = siteKeysOf(this.service);
     return this.#withCard(encoderId, waitS, async (device) => {
       const site = keys.currentOrCreate();
       const card = await this.#driver(device, () => device.read(site.key, site.site_id));

@@ -27,6 +27,12 @@ export function siteKeyFingerprint(key: Uint8Array): string {
   return createHash('sha256').update('gatehouse/site-key/').update(key).digest().subarray(0, 8).toString('hex');
 }
 
+/** The site keys of a service's database, or `unavailable` when the composition root gave it no master key. */
+export function siteKeysOf(service: { db: SiteDatabase; secrets: SecretBox | null; now: () => number }): SiteKeys {
+  if (!service.secrets) throw new GatehouseError('unavailable', 'This Gatehouse has no master key, so it cannot hold the site key cards are made with');
+  return new SiteKeys(service.db, service.secrets, service.now);
+}
+
 export class SiteKeys {
   constructor(
     private readonly db: SiteDatabase,

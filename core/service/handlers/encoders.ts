@@ -4,7 +4,7 @@
 import { GatehouseError } from '../../contract/errors.ts';
 import type { SiteKeyInfo } from '../../contract/results.ts';
 import type { EncoderManager } from '../../encoders/encoder-manager.ts';
-import { SiteKeys } from '../../secrets/site-keys.ts';
+import { siteKeysOf } from '../../secrets/site-keys.ts';
 import { SiteKeyError } from '../../secrets/site-key-backup.ts';
 import type { ReadDb } from '../../store/db.ts';
 import { encodingCount } from '../../store/repos/card-encodings.ts';
@@ -34,12 +34,6 @@ function encodersOf(ctx: Pick<QueryContext, 'service'>): EncoderManager {
   return e;
 }
 
-function siteKeysOf(ctx: Pick<QueryContext, 'service'>): SiteKeys {
-  const box = ctx.service.secrets;
-  if (!box) throw new GatehouseError('unavailable', 'This Gatehouse has no master key, so it cannot hold the site key cards are made with');
-  return new SiteKeys(ctx.service.db, box, ctx.service.now);
-}
-
 function siteKeyInfo(db: ReadDb): SiteKeyInfo | null {
   const row = currentSiteKeyRow(db);
   return row ? { fingerprint: row.fingerprint, generation: row.generation, source: row.source, created_at: row.created_at, encoded_cards: encodingCount(db, row.generation) } : null;
@@ -57,7 +51,7 @@ export const encoderHandlers: HandlerGroup<Names> = {
   'encoders.encode'(ctx, input) {
     const encoders = encodersOf(ctx);
     encoders.check(input.encoder_id);
-    encoders.siteKeys();
+    siteKeysOf(ctx.service);
     must(getUser(ctx.db, input.user_id), 'User', input.user_id);
     if (input.tag_id) must(getTag(ctx.db, input.tag_id), 'Tag', input.tag_id);
     return later(() => encoders.encode(ctx.actor, input));
@@ -78,7 +72,7 @@ export const encoderHandlers: HandlerGroup<Names> = {
   'site.key': (ctx) => siteKeyInfo(ctx.db),
 
   'site.key_export'(ctx, { passphrase }) {
-    const out = siteKeysOf(ctx).export(passphrase);
+    const out = siteKeysOf(ctx.service).export(passphrase);
     // The text opens every card of the site to whoever also has the passphrase: who took one is logged.
     ctx.log({ target_type: 'site', target_id: null, after: { site_key_exported: out.fingerprint } });
     return out;
@@ -88,7 +82,7 @@ export const encoderHandlers: HandlerGroup<Names> = {
     let changed: boolean;
     let fingerprint: string;
     try {
-      const r = siteKeysOf(ctx).import(ctx.db, text, passphrase);
+      const r = siteKeysOf(ctx.service).import(ctx.db, text, passphrase);
       changed = r.changed;
       fingerprint = r.key.fingerprint;
     } catch (e) {
