@@ -24,6 +24,7 @@ import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../core/domain/audit
 import { entryFilter } from '../core/service/handlers/audit.ts';
 import { openBrowser } from './open-browser.ts';
 import { createEncoders, type Encoders } from './encoders.ts';
+import { ksConnector } from './cloud.ts';
 import { createHubs, parseTcpTarget, type Hubs } from './hubs.ts';
 
 /** Where `npm run build` puts the renderer. */
@@ -125,6 +126,8 @@ program
       hubs: hubs.attach,
       encoders: encoders.attach,
       masterKey: fileMasterKey(dataDir()),
+      cloud: ksConnector(),
+      ...(process.env.GATEHOUSE_CLOUD_INTERVAL_S ? { cloudIntervalMs: Number(process.env.GATEHOUSE_CLOUD_INTERVAL_S) * 1000 } : {}),
     });
     say(`Gatehouse ${pkg.version} listening on ${host.url} (data: ${dataDir()})`);
     const uiBuilt = existsSync(join(UI_DIR, 'index.html'));

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { CloudKind, Fields, Json } from '../domain/cloud.ts';
 import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
-import type { ReadDb, WriteDb } from '../store/db.ts';
+import { stmt, type ReadDb, type WriteDb } from '../store/db.ts';
+import { schedulesOfGroup } from '../store/repos/access-groups.ts';
 import {
   deleteLink,
   getRecordState,
@@ -28,7 +29,7 @@ import { getTagByNumber } from '../store/repos/tags.ts';
 import { findUserByEmail } from '../store/repos/users.ts';
 import { mergeRecord, sameFields, sameValue, type MergeResult } from './conflicts.ts';
 import { writeLocal } from './local-writes.ts';
-import { cloudFields, completed, GROUP_PREFIXES } from './records.ts';
+import { cloudFields, completed, GROUP_PREFIXES, scheduleFields } from './records.ts';
 
 /**
  * A record as the cloud holds it, in cloud ids: a tag's `user_id` is the owner's site-user id, a
@@ -66,8 +67,9 @@ export function applyCloudRecord(service: GatehouseService, rec: CloudRecord): A
       const db = ctx.db;
       const link = linkByCloudId(db, rec.kind, rec.cloud_id);
       if (!link && rec.fields === null) return { outcome: 'unchanged', local_id: null, conflicts: 0 };
-      const incoming = rec.fields && toLocal(db, rec.kind, rec.fields, ctx.nowIso);
-      const localId = link?.local_id ?? naturalMatch(db, rec.kind, incoming) ?? randomUUID();
+      // Natural keys are plain fields (never references), so the match needs no id mapping first.
+      const localId = link?.local_id ?? naturalMatch(db, rec.kind, rec.fields) ?? randomUUID();
+      const incoming = rec.fields && toLocal(db, rec.kind, localId, rec.fields, ctx.nowIso);
       if (!link) insertLink(db, { kind: rec.kind, local_id: localId, cloud_id: rec.cloud_id, cloud_user_id: rec.cloud_user_id ?? null }, ctx.nowIso);
 
       const state = getRecordState(db, rec.kind, localId);
@@ -94,8 +96,13 @@ export function applyCloudRecord(service: GatehouseService, rec: CloudRecord): A
   }
 }
 
-/** The record in local ids; a time schedule new to this site gets a local id and a link. */
-function toLocal(db: WriteDb, kind: CloudKind, fields: Fields, nowIso: string): Fields {
+/**
+ * The record in local ids. A time schedule new to this site is matched to an unlinked schedule of the
+ * same group with the same fields (our own create whose answer was lost), or gets a local id; either
+ * way it is linked.
+ */
+function toLocal(db: WriteDb, kind: CloudKind, localId: string, fields: Fields, nowIso: string): Fields {
+  const unlinkedSchedules = kind === 'access_group' ? schedulesOfGroup(db, localId).filter((s) => !linkByLocalId(db, 'time_schedule', s.id)) : [];
   const local = (k: 'user' | 'iq' | 'lock', cloudId: string) => {
     const l = linkByCloudId(db, k, cloudId);
     if (!l) throw new MissingLink({ kind: k, cloud_id: cloudId });
@@ -115,7 +122,11 @@ function toLocal(db: WriteDb, kind: CloudKind, fields: Fields, nowIso: string): 
     else if (kind === 'access_group' && key.startsWith(GROUP_PREFIXES.schedule)) {
       const cloudId = key.slice(GROUP_PREFIXES.schedule.length);
       let l = linkByCloudId(db, 'time_schedule', cloudId);
-      if (!l) insertLink(db, (l = { kind: 'time_schedule', local_id: randomUUID(), cloud_id: cloudId, cloud_user_id: null }), nowIso);
+      if (!l) {
+        const same = unlinkedSchedules.findIndex((s) => sameValue(scheduleFields(s), value));
+        const local = same >= 0 ? unlinkedSchedules.splice(same, 1)[0]!.id : randomUUID();
+        insertLink(db, (l = { kind: 'time_schedule', local_id: local, cloud_id: cloudId, cloud_user_id: null }), nowIso);
+      }
       out[GROUP_PREFIXES.schedule + l.local_id] = value;
     } else out[key] = value;
   }
@@ -128,6 +139,16 @@ function toLocal(db: WriteDb, kind: CloudKind, fields: Fields, nowIso: string): 
  * unique (e-mail, tag number, IQ MAC), and only to a local record not linked to anything else.
  */
 function naturalMatch(db: ReadDb, kind: CloudKind, fields: Fields | null): string | null {
+  if (kind === 'access_group' || kind === 'lock') {
+    // Names are not unique: only a record of ours still waiting for its create to be acknowledged counts.
+    const table = kind === 'lock' ? 'locks' : 'access_groups';
+    const ids = (
+      stmt(db, `SELECT id FROM ${table} WHERE customer_reference = ? AND id IN (SELECT local_id FROM cloud_outbox WHERE state = 'pending' AND record_kind = ? AND operation = 'create')`)
+        .pluck()
+        .all(fields?.customer_reference ?? null, kind) as string[]
+    ).filter((id) => !linkByLocalId(db, kind, id));
+    return ids.length === 1 ? ids[0]! : null;
+  }
   const candidate =
     kind === 'user' && typeof fields?.email === 'string'
       ? findUserByEmail(db, fields.email)

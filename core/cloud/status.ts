@@ -2,24 +2,9 @@
 // and costs a few index lookups, whatever the size of the outbox).
 import type { ReadDb } from '../store/db.ts';
 import { getSyncState, outboxCounts } from '../store/repos/cloud.ts';
+import type { CloudSyncStatus } from './types.ts';
 
-export interface CloudSyncStatus {
-  enabled: boolean;
-  /** Connected: switched on and bound to a cloud site. */
-  connected: boolean;
-  cloud_site_id: string | null;
-  /** The last pull and push that completed. */
-  last_pull_at: string | null;
-  last_push_at: string | null;
-  /** Local changes not yet accepted by the cloud, and since when the oldest has waited. */
-  pending_changes: number;
-  oldest_pending_at: string | null;
-  /** Changes the cloud refused for good; they wait for an admin. */
-  failed_changes: number;
-  last_error: { message: string; at: string } | null;
-  /** Conflicts not yet reviewed. */
-  open_conflicts: number;
-}
+export type { CloudSyncStatus };
 
 export function cloudSyncStatus(db: ReadDb): CloudSyncStatus {
   const s = getSyncState(db);

@@ -51,6 +51,17 @@ const cursorPageShape = {
   with_count: z.boolean().default(false),
 };
 const none = z.strictObject({});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+/** Where the cloud is and which site: shared by both ways of connecting. */
+const cloudAccount = {
+  api_url: httpUrl,
+  /** The identity server (KS: identity.my-clay.com); the API's own origin when absent. */
+  identity_url: httpUrl.optional(),
+  client_id: z.string().trim().min(1).max(200),
+  client_secret: z.string().min(1).max(1000).optional(),
+  site_id: z.uuid({ error: 'must be the site UUID (the site_uid such as DE4520168385 is refused by the cloud)' }),
+};
 const encoderId = z.string().min(1).max(200);
 const waitSeconds = z.number().int().min(1).max(300).default(60);
 
@@ -547,6 +558,48 @@ export const contract = {
     summary: 'Create an integration client; its secret is shown once.',
   }),
   'api_clients.delete': command<{ id: string }>()({ input: byId, permission: 'integrations.manage', summary: 'Revoke an integration client.' }),
+
+  // ── Cloud sync (docs/cloud-sync.md; optional, off until an admin connects) ──────────────────
+  'cloud.status': query<R.CloudStatus>()({
+    input: none,
+    permission: 'site.read',
+    summary: 'Connected or not, the last sync, changes waiting to be sent, refused changes, errors and conflicts to review.',
+  }),
+  'cloud.connect': command<R.CloudStatus>()({
+    input: z.strictObject({ ...cloudAccount, username: z.string().trim().min(1).max(320), password: z.string().min(1).max(1000) }),
+    permission: 'integrations.manage',
+    summary: 'Sign in to a CLP / KS cloud with the password grant (headless or test use), check the site answers and switch sync on.',
+  }),
+  'cloud.connect_browser': command<{ authorize_url: string }>()({
+    input: z.strictObject(cloudAccount),
+    permission: 'integrations.manage',
+    summary: "Start signing in in the browser (OAuth code with PKCE and a loopback redirect): open authorize_url; a cloud.status event says when it is done.",
+  }),
+  'cloud.disconnect': command<R.CloudStatus>()({
+    input: none,
+    permission: 'integrations.manage',
+    summary: 'Switch sync off and forget the tokens; what was linked and what waits to be sent are kept for the next connection.',
+  }),
+  'cloud.set_otp': command<R.CloudStatus>()({
+    input: z.strictObject({
+      secret: z.string().min(1).max(200).nullable(),
+      pin: z
+        .string()
+        .regex(/^\d{4,8}$/, { error: 'must be the 4 to 8 digits of the IQ PIN' })
+        .nullable(),
+    }),
+    permission: 'integrations.manage',
+    summary: "The IQ secret and PIN the cloud's one-time codes (OTP) are made from, for hardware changes; null clears them.",
+  }),
+  'cloud.sync_now': command<R.SyncRoundReport>()({ input: none, permission: 'site.write', summary: 'Sync with the cloud now (or wait for the round under way).' }),
+  'cloud.conflicts.list': query<R.CloudConflict[]>()({ input: none, permission: 'site.read', summary: 'Fields changed here and in the cloud to different values, and deletes against edits, not yet reviewed.' }),
+  'cloud.conflicts.resolve': command<{ id: number; resolution: 'kept_winner' | 'took_local' | 'took_cloud' }>()({
+    input: z.strictObject({ id: z.number().int().positive(), take: z.enum(['winner', 'other']) }),
+    permission: 'site.write',
+    summary: 'Keep the value that won, or take the other one (it is then sent like any local change; for a delete, the record comes back with the edit).',
+  }),
+  'cloud.failed.list': query<R.CloudFailedChange[]>()({ input: none, permission: 'site.read', summary: 'Local changes the cloud refused for good, newest first.' }),
+  'cloud.failed.retry': command<{ requeued: number }>()({ input: none, permission: 'site.write', summary: 'Send the refused changes again (after fixing what the cloud refused, or entering the IQ PIN).' }),
 } as const;
 
 /**

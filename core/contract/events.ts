@@ -1,6 +1,6 @@
 // Events the core pushes to front ends (over IPC or a WebSocket), by name.
 import type { DataSyncState, LockedState } from '../domain/enums.ts';
-import type { EncodersState, EntryRow, HubStatus, IncidentRow } from './results.ts';
+import type { CloudStatus, EncodersState, EntryRow, HubStatus, IncidentRow } from './results.ts';
 
 export interface ContractEvents {
   /** Something in the model changed; lists of ids by kind, so views can refresh what they show. */
@@ -16,6 +16,8 @@ export interface ContractEvents {
   'encoder.status': EncodersState;
   /** How far the work on an encoder is, for the station's progress display. */
   'encoder.progress': { encoder_id: string; step: EncoderStep; blocks_written: number; message: string | null };
+  /** Cloud sync connected, signed in or out, a round started or finished: the whole status. */
+  'cloud.status': CloudStatus;
   'iq.sync_state': { iq_id: string; data_sync_state: DataSyncState; online?: boolean; version: number; hash: string };
 }
 export type EventName = keyof ContractEvents;

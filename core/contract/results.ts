@@ -21,6 +21,9 @@ import type {
 import type { OperatorRole } from '../domain/enums.ts';
 import type { SiteDocument, SiteDocumentCounts } from '../io/site-document.ts';
 import type { Permission } from './permissions.ts';
+import type { CloudConflict, CloudFailedChange, CloudStatus, SyncRoundReport } from '../cloud/types.ts';
+
+export type { CloudConflict, CloudFailedChange, CloudStatus, SyncRoundReport };
 
 export type { Explanation, Decision, CountBucket, EntryPage, EntryRow, InactivityReport, LastSeen, IncidentRow, IngestResult, AuditVerification, RetentionSettings, RetentionRunResult };
 

@@ -19,6 +19,7 @@ import type { DeviceManager } from '../devices/device-manager.ts';
 import { startDeviceManager } from '../devices/start.ts';
 import type { MasterKeySource } from '../secrets/master-key.ts';
 import { SecretBox } from '../secrets/secret-box.ts';
+import { CloudService, type CloudConnector } from '../cloud/cloud-service.ts';
 import type { HubSessionStatus } from '../devices/hub-session.ts';
 
 /**
@@ -55,6 +56,10 @@ export interface HostOptions {
    * nothing that needs a secret works. `serve` passes `<data>/master.key`.
    */
   masterKey?: MasterKeySource;
+  /** Talks to a CLP / KS cloud; without it `cloud.*` answers that this host runs without cloud sync. */
+  cloud?: CloudConnector;
+  /** Between scheduled cloud sync rounds (default 5 minutes). */
+  cloudIntervalMs?: number;
 }
 
 export interface RunningHost {
@@ -94,6 +99,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         log: (level, message, extra) => o.log(`[${level}] ${message}${extra instanceof Error ? `: ${extra.stack ?? extra.message}` : ''}`),
       });
       svc.secrets = box;
+      if (o.cloud) svc.cloud = new CloudService(svc, o.cloud, { intervalMs: o.cloudIntervalMs, log: o.log });
       return svc;
     };
     let service = newService(db);
@@ -164,6 +170,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         const old = service;
         generation++;
         void stopDevices();
+        old.cloud?.close();
         old.db.close();
         let previous: string | null;
         try {
@@ -232,6 +239,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         if (closed) return;
         closed = true;
         clearInterval(ticker);
+        service.cloud?.close();
         await stopDevices();
         await server.close();
         service.db.close();

@@ -6,7 +6,7 @@ import { can, type Permission } from '../contract/permissions.ts';
 import type { OperatorRole } from '../domain/enums.ts';
 
 /** A record, not a list, so that a new event in the contract fails to compile until it is added here. */
-const PUSHED: Record<EventName, true> = { 'model.changed': true, 'lock.state': true, 'entry.new': true, 'incident.new': true, 'iq.sync_state': true, 'tag.presented': true, 'hub.status': true, 'encoder.status': true, 'encoder.progress': true };
+const PUSHED: Record<EventName, true> = { 'model.changed': true, 'lock.state': true, 'entry.new': true, 'incident.new': true, 'iq.sync_state': true, 'tag.presented': true, 'hub.status': true, 'encoder.status': true, 'encoder.progress': true, 'cloud.status': true };
 
 /** Every event the core pushes, in a stable order. */
 export const PUSHED_EVENTS: readonly EventName[] = Object.keys(PUSHED) as EventName[];
@@ -21,6 +21,7 @@ export const EVENT_PERMISSION: Readonly<Partial<Record<EventName, Permission>>> 
   'hub.status': 'hardware.read',
   'encoder.status': 'people.read',
   'encoder.progress': 'people.read',
+  'cloud.status': 'site.read',
 };
 
 export function mayReceive(role: OperatorRole, event: EventName): boolean {

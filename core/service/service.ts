@@ -27,6 +27,7 @@ import { entryFilter } from './handlers/audit.ts';
 import { handlers } from './handlers/index.ts';
 import type { DeviceManager } from '../devices/device-manager.ts';
 import type { EncoderManager } from '../encoders/encoder-manager.ts';
+import type { CloudService } from '../cloud/cloud-service.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { Later } from './later.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -60,6 +61,8 @@ export class GatehouseService {
   devices: DeviceManager | null = null;
   /** The card encoders, when a composition root runs an encoder manager (it sets itself here). */
   encoders: EncoderManager | null = null;
+  /** The cloud connection, when a composition root provides a cloud connector (it sets itself here). */
+  cloud: CloudService | null = null;
   /**
    * Seals the installation's secrets (the site's card key), set by the composition root that holds the
    * master key; without one, nothing that needs a secret works (`unavailable`).

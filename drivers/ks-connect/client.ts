@@ -6,18 +6,26 @@ import { and, eq, formatFilter, type ODataFilter } from './odata.ts';
 import { followContinuationTokens, followNextPageLinks, type Query } from './paging.ts';
 import type {
   KsAccessGroup,
+  KsEasyOfficeModeSchedule,
   KsEntry,
   KsIncident,
   KsIq,
+  KsIqCreate,
+  KsIqPatch,
   KsKey,
   KsLock,
+  KsLockCreate,
+  KsLockPatch,
   KsSite,
   KsSubscriptionState,
   KsTag,
+  KsTagCreate,
+  KsTagPatch,
   KsTimeSchedule,
   KsTimeScheduleInput,
   KsUser,
   KsUserCreate,
+  KsUserPatch,
 } from './types.ts';
 
 export interface CreatedUser {
@@ -132,7 +140,8 @@ export class KsConnectClient {
     return { user: record, suspended: record.subscription_state === 'suspended', outcome };
   }
 
-  updateUser(siteUserId: string, patch: Partial<KsUserCreate>): Promise<KsUser> {
+  /** Only the fields given change; null clears one. */
+  updateUser(siteUserId: string, patch: KsUserPatch): Promise<KsUser> {
     return this.#call('PATCH', `/users/${enc(siteUserId)}`, [siteUserId], { body: patch });
   }
 
@@ -155,6 +164,43 @@ export class KsConnectClient {
     return followNextPageLinks<KsTag>(this.#http, `${this.#site}/tags`, listQuery(opts));
   }
 
+  getTag(tagId: string): Promise<KsTag> {
+    return this.#call('GET', `/tags/${enc(tagId)}`, [tagId]);
+  }
+
+  /**
+   * Registers a tag Gatehouse enrolled at its own hubs or encoder. Real KS registers tags only
+   * through a lock's tag registration; the mock's POST /tags stands in for that (docs/ks-cloud-mock.md).
+   */
+  async createTag(body: KsTagCreate): Promise<KsTag> {
+    const tag = await this.#call<KsTag>('POST', '/tags', body.user_id ? [body.user_id] : [], { body });
+    this.#markFresh(tag.id);
+    return tag;
+  }
+
+  /** createTag that never makes a second tag when an answer is lost; the tag is recognised by tag_number (unique in a site). */
+  async createTagOnce(body: KsTagCreate, opts: { adoptExisting: boolean }): Promise<{ tag: KsTag; outcome: CreateOutcome }> {
+    const { record, outcome } = await createOnce<KsTag>(
+      {
+        create: () => this.createTag(body),
+        find: () => collect(this.tags({ filter: eq('tag_number', body.tag_number) })),
+        idOf: (t) => t.id,
+        adoptExisting: opts.adoptExisting,
+      },
+      this.#http.retry,
+    );
+    if (outcome !== 'created') this.#markFresh(record.id);
+    return { tag: record, outcome };
+  }
+
+  updateTag(tagId: string, patch: KsTagPatch): Promise<KsTag> {
+    return this.#call('PATCH', `/tags/${enc(tagId)}`, patch.user_id ? [tagId, patch.user_id] : [tagId], { body: patch });
+  }
+
+  async deleteTag(tagId: string): Promise<void> {
+    await this.#call('DELETE', `/tags/${enc(tagId)}`, [tagId]);
+  }
+
   iqs(opts: ListOptions = {}): AsyncGenerator<KsIq> {
     return followNextPageLinks<KsIq>(this.#http, `${this.#site}/iqs`, listQuery(opts));
   }
@@ -163,11 +209,38 @@ export class KsConnectClient {
     return this.#call('GET', `/iqs/${enc(iqId)}`, [iqId]);
   }
 
-  /** Registers an IQ (documented body: customer_reference, time_zone, activation_code); it is then activated in the KS app. */
-  async addIq(body: { customer_reference: string; time_zone: string; activation_code: string }): Promise<KsIq> {
+  /**
+   * Registers an IQ: with the documented `activation_code` (it is then activated in the KS app), or
+   * with the `mac` of an IQ Gatehouse commissioned itself.
+   */
+  async addIq(body: KsIqCreate): Promise<KsIq> {
     const iq = await this.#call<KsIq>('POST', '/iqs', [], { body });
     this.#markFresh(iq.id);
     return iq;
+  }
+
+  /** addIq that never registers an IQ twice when an answer is lost; the IQ is recognised by its MAC. */
+  async addIqOnce(body: KsIqCreate & { mac: string }, opts: { adoptExisting: boolean }): Promise<{ iq: KsIq; outcome: CreateOutcome }> {
+    const { record, outcome } = await createOnce<KsIq>(
+      {
+        create: () => this.addIq(body),
+        find: () => collect(this.iqs({ filter: eq('mac', body.mac) })),
+        idOf: (q) => q.id,
+        adoptExisting: opts.adoptExisting,
+      },
+      this.#http.retry,
+    );
+    if (outcome !== 'created') this.#markFresh(record.id);
+    return { iq: record, outcome };
+  }
+
+  updateIq(iqId: string, patch: KsIqPatch): Promise<KsIq> {
+    return this.#call('PATCH', `/iqs/${enc(iqId)}`, [iqId], { body: patch });
+  }
+
+  /** KS refuses (400 2209, delete-IQ prerequisites not met) while a lock is still attached. */
+  async deleteIq(iqId: string): Promise<void> {
+    await this.#call('DELETE', `/iqs/${enc(iqId)}`, [iqId]);
   }
 
   locks(opts: ListOptions = {}): AsyncGenerator<KsLock> {
@@ -190,6 +263,48 @@ export class KsConnectClient {
   /** Removing a lock is a hardware change and needs the OTP too; KS documents no body for DELETE, so it travels as `?otp=`. */
   async removeLock(lockId: string, otp: string): Promise<void> {
     await this.#call('DELETE', `/locks/${enc(lockId)}`, [], { query: { otp } });
+  }
+
+  /**
+   * Adds a lock (Clay's provisioning flow, domain.md §1.4 b). A hardware change, so it carries the OTP;
+   * like every OTP call its 2202 is never retried (a bad OTP, asked again, locks the account's OTP).
+   */
+  async createLock(body: KsLockCreate): Promise<KsLock> {
+    const lock = await this.#call<KsLock>('POST', '/locks', [], { body });
+    this.#markFresh(lock.id);
+    return lock;
+  }
+
+  /**
+   * createLock that never adds a lock twice when an answer is lost; the lock is recognised by its
+   * customer_reference and its IQ together (compared here: a lock without an IQ has no `iq/id` to filter on).
+   */
+  async createLockOnce(body: KsLockCreate, opts: { adoptExisting: boolean }): Promise<{ lock: KsLock; outcome: CreateOutcome }> {
+    const { record, outcome } = await createOnce<KsLock>(
+      {
+        create: () => this.createLock(body),
+        find: async () => (await collect(this.locks({ filter: eq('customer_reference', body.customer_reference) }))).filter((l) => (l.iq?.id ?? null) === body.iq_id),
+        idOf: (l) => l.id,
+        adoptExisting: opts.adoptExisting,
+      },
+      this.#http.retry,
+    );
+    if (outcome !== 'created') this.#markFresh(record.id);
+    return { lock: record, outcome };
+  }
+
+  /** Renames a lock or moves it to another IQ (or off one); the OTP is needed only for the move. */
+  updateLock(lockId: string, patch: KsLockPatch): Promise<KsLock> {
+    return this.#call('PATCH', `/locks/${enc(lockId)}`, patch.otp === undefined ? [lockId] : [], { body: patch });
+  }
+
+  /** PUT /locks/{id}/easy_office_mode_schedule (domain.md §1.4 b): replaces the whole schedule. */
+  setEasyOfficeModeSchedule(lockId: string, schedule: KsEasyOfficeModeSchedule): Promise<KsEasyOfficeModeSchedule> {
+    return this.#call('PUT', `/locks/${enc(lockId)}/easy_office_mode_schedule`, [lockId], { body: schedule });
+  }
+
+  async clearEasyOfficeModeSchedule(lockId: string): Promise<void> {
+    await this.#call('DELETE', `/locks/${enc(lockId)}/easy_office_mode_schedule`, [lockId]);
   }
 
   // --- access groups ----------------------------------------------------------------------------

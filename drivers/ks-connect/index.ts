@@ -4,6 +4,7 @@ export { collect, KsConnectClient, type CreatedUser, type KsConnectClientOptions
 export { KsError, type KsProblem } from './errors.ts';
 export { KsHttp, type KsHttpOptions, type Method, type RequestOptions } from './http.ts';
 export { DEFAULT_SCOPE, KsIdentity, type IdentityOptions, type TokenSet } from './identity.ts';
+export { computeOtp, otpTimestamp } from './otp.ts';
 export { createOnce, type CreateOnce, type CreateOutcome } from './idempotent-create.ts';
 export { and, eq, formatFilter, ge, gt, le, lt, ne, or, type ODataFilter, type ODataValue } from './odata.ts';
 export { authorizeUrl, createPkcePair, listenForLoopbackRedirect, s256Challenge, type LoopbackRedirect, type PkcePair } from './pkce.ts';

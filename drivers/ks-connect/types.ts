@@ -26,6 +26,12 @@ export interface KsUser extends Open {
   toggle_manual_office_mode?: boolean;
   use_pin?: boolean;
   roles?: unknown[];
+  /** Gatehouse's fields on the KS-style site user (KS itself has `expires_at`). */
+  phone?: string | null;
+  remote_access?: boolean;
+  valid_from?: string | null;
+  valid_until?: string | null;
+  updated_at?: string;
   user: { id: string; first_name: string | null; last_name: string | null; email: string | null; tag_number?: string | null; has_profile?: boolean };
 }
 
@@ -41,14 +47,42 @@ export interface KsUserCreate {
   toggle_easy_office_mode?: boolean;
   toggle_manual_office_mode?: boolean;
   use_pin?: boolean;
+  phone?: string;
+  remote_access?: boolean;
+  /** ISO date-times bounding when the user has access; Gatehouse's fields (KS has `expires_at`). */
+  valid_from?: string;
+  valid_until?: string;
 }
+
+/** A PATCH of a site user: only the fields given change; null clears one. */
+export type KsUserPatch = { [K in keyof KsUserCreate]?: KsUserCreate[K] | null };
 
 export interface KsTag extends Open {
   id: string;
   tag_number: string;
+  kind?: string;
+  /** The owner's SITE-user id. */
+  user_id?: string | null;
+  blocked?: boolean;
+  lost_or_stolen?: boolean;
   source_iq_id?: string | null;
   added_date?: string;
+  updated_at?: string;
 }
+
+/** POST /tags: a tag registered outside KS's lock tag registration (Gatehouse's hubs and encoder). */
+export interface KsTagCreate {
+  /** 10 digits, unique in the site. */
+  tag_number: string;
+  /** 'card', 'fob', ...; 'card' when absent. */
+  kind?: string;
+  /** The owner's SITE-user id. */
+  user_id?: string | null;
+  blocked?: boolean;
+  lost_or_stolen?: boolean;
+}
+
+export type KsTagPatch = { [K in keyof KsTagCreate]?: KsTagCreate[K] | null };
 
 export interface KsKey extends Open {
   type?: string;
@@ -66,6 +100,15 @@ export interface KsIq extends Open {
   time_zone?: string;
   online?: boolean;
   data_sync_state?: KsDataSyncState;
+  updated_at?: string;
+}
+
+/** POST /iqs: an activation code (an IQ activated in the KS app) or a MAC (an IQ Gatehouse commissioned). */
+export type KsIqCreate = { customer_reference: string; time_zone: string } & ({ activation_code: string; mac?: string } | { mac: string; activation_code?: string });
+
+export interface KsIqPatch {
+  customer_reference?: string;
+  time_zone?: string;
 }
 
 export type KsLockedState = 'none' | 'locked' | 'office_mode' | 'uncertain' | 'unlocked';
@@ -76,15 +119,32 @@ export interface KsLock extends Open {
   locked_state?: KsLockedState;
   online?: boolean;
   iq?: { id: string; customer_reference?: string } | null;
+  easy_office_mode_schedule?: KsEasyOfficeModeSchedule | null;
+  updated_at?: string;
+}
+
+/** POST /locks: adding a lock is a hardware change, so it carries the IQ's OTP. */
+export interface KsLockCreate {
+  customer_reference: string;
+  iq_id: string | null;
+  otp: string;
+}
+
+/** PATCH /locks/{id}: the OTP is needed only when `iq_id` changes. */
+export interface KsLockPatch {
+  customer_reference?: string;
+  iq_id?: string | null;
+  otp?: string;
 }
 
 export interface KsAccessGroup extends Open {
   id: string;
   customer_reference: string;
+  updated_at?: string;
 }
 
-export interface KsTimeSchedule extends Open {
-  id: string;
+/** A time schedule's fields (v1.1+ semantics, domain.md §1.4). */
+export interface KsTimeScheduleInput {
   monday: boolean;
   tuesday: boolean;
   wednesday: boolean;
@@ -92,13 +152,24 @@ export interface KsTimeSchedule extends Open {
   friday: boolean;
   saturday: boolean;
   sunday: boolean;
+  /** Gatehouse's day-type flags (holiday calendars); not KS fields, false when absent. */
+  holiday?: boolean;
+  special_1?: boolean;
+  special_2?: boolean;
   start_time: string | null;
   end_time: string | null;
   start_date: string | null;
   end_date: string | null;
 }
 
-export type KsTimeScheduleInput = Omit<KsTimeSchedule, 'id'>;
+export interface KsTimeSchedule extends Open, KsTimeScheduleInput {
+  id: string;
+}
+
+/** A lock's easy-office-mode schedule (domain.md §1.5): a time schedule plus `eom_auto_start`, no id. */
+export interface KsEasyOfficeModeSchedule extends KsTimeScheduleInput {
+  eom_auto_start: boolean;
+}
 
 export interface KsEntry extends Open {
   id: string;

@@ -17,6 +17,8 @@ import { DATABASE_FILE } from '../../core/host/data-dir.ts';
 import { ensureSite } from '../../core/host/first-run.ts';
 import { acquireInstanceLock } from '../../core/host/instance-lock.ts';
 import { runRetention } from '../../core/host/retention.ts';
+import { ksConnector } from '../../bin/cloud.ts';
+import { CloudService } from '../../core/cloud/cloud-service.ts';
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase, type SiteDatabase } from '../../core/store/db.ts';
 import { createCoreHandler } from './core-handler.ts';
@@ -83,6 +85,7 @@ try {
     const m = e.data as MainToCore | null;
     if (m && typeof m === 'object' && m.type === 'shutdown') {
       handler.close();
+      service.cloud?.close();
       void stopThenShutdown(0);
       return;
     }
@@ -90,6 +93,8 @@ try {
     if (masterKey) {
       if (hubs || stopped) return log('warn', 'core: dropped a second master key');
       hubs = startCoreHubs({ service, dataDir, masterKey, log, tcp: hubTcpTargets(process.env.GATEHOUSE_HUB_TCP) });
+      // Cloud tokens are sealed under the same master key, so sync can start only now.
+      service.cloud = new CloudService(service, ksConnector(), { log: (line) => log('info', line) });
       return;
     }
     if (stopped) return;

@@ -3,7 +3,34 @@
 // it is silent.
 import { randomUUID } from 'node:crypto';
 import { matches, parseFilter } from './filter.ts';
-import { makeUser, type CloudEntry, type CloudSite, type CloudUser, type Json } from './store.ts';
+import {
+  iqRef,
+  KsFail,
+  makeEomSchedule,
+  makeGroup,
+  makeIq,
+  makeLock,
+  makeSchedule,
+  makeTag,
+  makeUser,
+  one,
+  patchIq,
+  patchTag,
+  patchUser,
+  removeGroup,
+  removeIq,
+  removeLock,
+  removeUser,
+  requireOtp,
+  str,
+  touchGroup,
+  touchLock,
+  type CloudAccessGroup,
+  type CloudEntry,
+  type CloudSite,
+  type CloudUser,
+  type Json,
+} from './store.ts';
 
 export interface RouteRequest {
   method: string;
@@ -26,15 +53,7 @@ export interface RouteAnswer {
   headers?: Record<string, string>;
 }
 
-export class KsFail extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { KsFail };
 
 const DEFAULT_TOP = 100;
 const MAX_TOP = 1000;
@@ -126,41 +145,21 @@ function platformUser(s: CloudSite, platformId: string, r: RouteRequest): CloudU
   throw new KsFail(404, '2202', 'User not found');
 }
 
-function group(s: CloudSite, id: string, r: RouteRequest): Json & { id: string } {
+function group(s: CloudSite, id: string, r: RouteRequest): CloudAccessGroup {
   const g = s.accessGroups.get(id);
   if (!g) throw new KsFail(404, '2202', 'Access group not found');
   if (!settled(s, id, r.now)) throw new KsFail(403, '2203', 'Operation cannot be executed');
   return g;
 }
 
-function one<T>(map: Map<string, T>, id: string, what: string): T {
-  const v = map.get(id);
-  if (v === undefined) throw new KsFail(404, '2202', `${what} not found`);
-  return v;
-}
 
-function requireOtp(s: CloudSite, otp: unknown): void {
-  if (otp !== s.otp) throw new KsFail(404, '2202', 'Otp is invalid');
-}
 
-const str = (v: unknown, field: string): string => {
-  if (typeof v !== 'string' || v === '') throw new KsFail(400, '1101', `Invalid value of parameter '${field}'`);
-  return v;
-};
-
-const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
-
-function schedule(body: Json, id: string, base?: Json): Json & { id: string } {
-  const ts: Json & { id: string } = { ...base, id };
-  for (const d of DAYS) if (d in body || !base) ts[d] = body[d] === true;
-  for (const k of ['start_time', 'end_time', 'start_date', 'end_date']) if (k in body || !base) ts[k] = (body[k] as string | null | undefined) ?? null;
-  if (!DAYS.some((d) => ts[d] === true)) throw new KsFail(400, '1101', 'At least one day should be selected');
-  return ts;
-}
+const iso = (now: number) => new Date(now).toISOString();
 
 export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
   const [a, id, b, id2, c] = r.segments;
   const m = r.method;
+  const now = r.now;
   const ok = (body: unknown, status = 200): RouteAnswer => ({ status, body });
   if (a === undefined) {
     if (m === 'GET') return ok({ ...s.site, subscribed_user_amount: s.seats, active_user_amount: [...s.users.values()].filter((u) => u.subscription_state === 'subscribed').length });
@@ -168,7 +167,7 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
     if (id === undefined) {
       if (m === 'GET') return listPage(s.users.values(), r);
       if (m === 'POST') {
-        const u = makeUser(s, r.body);
+        const u = makeUser(s, r.body, now);
         s.users.set(u.id, u);
         fresh(s, r, u.id, u.user.id);
         return ok(u, 201);
@@ -176,14 +175,9 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
     } else if (b === undefined) {
       const u = siteUser(s, id, r);
       if (m === 'GET') return ok(u);
-      if (m === 'PATCH') {
-        for (const k of ['alias', 'blocked', 'override_privacy_mode', 'toggle_easy_office_mode', 'toggle_manual_office_mode', 'use_pin']) if (k in r.body) u[k] = r.body[k];
-        for (const k of ['first_name', 'last_name', 'email'] as const) if (k in r.body) u.user[k] = (r.body[k] as string | null) ?? null;
-        return ok(u);
-      }
+      if (m === 'PATCH') return ok(patchUser(u, r.body, now));
       if (m === 'DELETE') {
-        s.users.delete(u.id);
-        for (const members of s.groupUsers.values()) members.delete(u.user.id);
+        removeUser(s, u, now);
         return { status: 202 };
       }
     } else if (b === 'subscription' && m === 'PATCH') {
@@ -192,50 +186,109 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
         throw new KsFail(400, '1101', "Invalid value of parameter 'state'");
       }
       u.subscription_state = r.body.state;
+      u.updated_at = iso(now);
       return ok(u);
     } else if (b === 'keys' && m === 'GET') {
       siteUser(s, id, r);
       return listPage([], r);
     }
-  } else if (a === 'tags' && m === 'GET') {
-    return id === undefined ? listPage(s.tags.values(), r) : ok(one(s.tags, id, 'Tag'));
+  } else if (a === 'tags') {
+    // Real KS registers tags only through a lock's tag registration; these writes are the mock's
+    // stand-in for that (Gatehouse registers tags at its own hubs and encoder).
+    if (id === undefined && m === 'GET') return listPage(s.tags.values(), r);
+    if (id === undefined && m === 'POST') {
+      if (typeof r.body.user_id === 'string') siteUser(s, r.body.user_id, r);
+      const t = makeTag(s, r.body, now);
+      s.tags.set(t.id, t);
+      return ok(t, 201);
+    }
+    if (id !== undefined && b === undefined) {
+      const t = one(s.tags, id, 'Tag');
+      if (m === 'GET') return ok(t);
+      if (m === 'PATCH') {
+        if (typeof r.body.user_id === 'string') siteUser(s, r.body.user_id, r);
+        return ok(patchTag(s, t, r.body, now));
+      }
+      if (m === 'DELETE') {
+        s.tags.delete(id);
+        return { status: 204 };
+      }
+    }
   } else if (a === 'iqs') {
     if (id === undefined && m === 'GET') return listPage(s.iqs.values(), r);
     if (id === undefined && m === 'POST') {
-      const iq = { id: randomUUID(), customer_reference: str(r.body.customer_reference, 'customer_reference'), time_zone: str(r.body.time_zone, 'time_zone'), online: false, data_sync_state: 'pending' };
-      str(r.body.activation_code, 'activation_code');
+      const iq = makeIq(s, r.body, now);
       s.iqs.set(iq.id, iq);
       fresh(s, r, iq.id);
       return ok(iq, 201);
     }
-    if (id !== undefined && m === 'GET') return ok(one(s.iqs, id, 'IQ'));
+    if (id !== undefined && b === undefined) {
+      const iq = one(s.iqs, id, 'IQ');
+      if (m === 'GET') return ok(iq);
+      if (m === 'PATCH') return ok(patchIq(iq, r.body, now));
+      if (m === 'DELETE') {
+        removeIq(s, id);
+        return { status: 204 };
+      }
+    }
   } else if (a === 'locks') {
     if (id === undefined && m === 'GET') return listPage(s.locks.values(), r);
-    if (id !== undefined && b === undefined && m === 'GET') return ok(one(s.locks, id, 'Lock'));
-    if (id !== undefined && b === undefined && m === 'DELETE') {
-      one(s.locks, id, 'Lock');
-      requireOtp(s, r.query.get('otp'));
-      s.locks.delete(id);
-      for (const locks of s.groupLocks.values()) locks.delete(id);
-      return { status: 204 };
+    if (id === undefined && m === 'POST') {
+      // Clay's provisioning flow (domain.md §1.4 b); adding a lock is a hardware change, so it needs the OTP.
+      const ref = str(r.body.customer_reference, 'customer_reference');
+      const iq = iqRef(s, r.body.iq_id);
+      requireOtp(s, r.body.otp, now);
+      const lock = makeLock(ref, iq, now);
+      s.locks.set(lock.id, lock);
+      return ok(lock, 201);
+    }
+    if (id !== undefined && b === undefined) {
+      const lock = one(s.locks, id, 'Lock');
+      if (m === 'GET') return ok(lock);
+      if (m === 'PATCH') {
+        const ref = 'customer_reference' in r.body ? str(r.body.customer_reference, 'customer_reference') : lock.customer_reference;
+        const iq = 'iq_id' in r.body ? iqRef(s, r.body.iq_id) : lock.iq;
+        // Moving a lock to another IQ (or off one) is a hardware change: OTP. A rename is not.
+        if ((iq?.id ?? null) !== (lock.iq?.id ?? null)) requireOtp(s, r.body.otp, now);
+        Object.assign(lock, { customer_reference: ref, iq });
+        touchLock(lock, now);
+        return ok(lock);
+      }
+      if (m === 'DELETE') {
+        requireOtp(s, r.query.get('otp'), now);
+        removeLock(s, id, now);
+        return { status: 204 };
+      }
     }
     if (id !== undefined && b === 'locking' && m === 'PATCH') {
       const lock = one(s.locks, id, 'Lock');
-      requireOtp(s, r.body.otp);
+      requireOtp(s, r.body.otp, now);
       const state = r.body.locked_state;
       if (!['none', 'locked', 'office_mode', 'uncertain', 'unlocked'].includes(state as string)) throw new KsFail(400, '1101', "Invalid value of parameter 'locked_state'");
-      lock.locked_state = state;
+      lock.locked_state = state as string;
       return { status: 204 };
+    }
+    if (id !== undefined && b === 'easy_office_mode_schedule' && id2 === undefined) {
+      const lock = one(s.locks, id, 'Lock');
+      if (m === 'GET') return ok(lock.easy_office_mode_schedule);
+      if (m === 'PUT') {
+        lock.easy_office_mode_schedule = makeEomSchedule(r.body);
+        touchLock(lock, now);
+        return ok(lock.easy_office_mode_schedule);
+      }
+      if (m === 'DELETE') {
+        if (lock.easy_office_mode_schedule !== null) {
+          lock.easy_office_mode_schedule = null;
+          touchLock(lock, now);
+        }
+        return { status: 204 };
+      }
     }
   } else if (a === 'access_groups') {
     if (id === undefined) {
       if (m === 'GET') return listPage(s.accessGroups.values(), r);
       if (m === 'POST') {
-        const g = { id: randomUUID(), customer_reference: str(r.body.customer_reference, 'customer_reference') };
-        s.accessGroups.set(g.id, g);
-        s.groupLocks.set(g.id, new Set());
-        s.groupUsers.set(g.id, new Set());
-        s.schedules.set(g.id, new Map());
+        const g = makeGroup(s, r.body.customer_reference, now);
         fresh(s, r, g.id);
         return ok(g, 201);
       }
@@ -244,10 +297,11 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
       if (m === 'GET') return ok(g);
       if (m === 'PATCH') {
         g.customer_reference = str(r.body.customer_reference, 'customer_reference');
+        g.updated_at = iso(now);
         return ok(g);
       }
       if (m === 'DELETE') {
-        for (const map of [s.accessGroups, s.groupLocks, s.groupUsers, s.schedules]) map.delete(id);
+        removeGroup(s, id);
         return { status: 204 };
       }
     } else if (b === 'locks') {
@@ -257,22 +311,32 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
       if (id2 === undefined && m === 'POST') {
         const lockId = str(r.body.lock_id, 'lock_id');
         one(s.locks, lockId, 'Lock');
-        locks.add(lockId);
+        if (!locks.has(lockId)) {
+          locks.add(lockId);
+          touchGroup(s, id, now);
+        }
         return { status: 201 };
       }
-      if (id2 !== undefined && m === 'DELETE') return locks.delete(id2) ? { status: 204 } : one(new Map(), id2, 'Lock');
+      if (id2 !== undefined && m === 'DELETE') {
+        if (!locks.delete(id2)) throw new KsFail(404, '2202', 'Lock not found');
+        touchGroup(s, id, now);
+        return { status: 204 };
+      }
     } else if (b === 'users') {
       group(s, id, r);
       const members = s.groupUsers.get(id)!;
       if (id2 === undefined && m === 'GET') return listPage([...s.users.values()].filter((u) => members.has(u.user.id)), r);
       if (id2 === undefined && m === 'POST') {
         const u = platformUser(s, str(r.body.user_id, 'user_id'), r);
-        members.add(u.user.id);
+        if (!members.has(u.user.id)) {
+          members.add(u.user.id);
+          touchGroup(s, id, now);
+        }
         return { status: 201 };
       }
       if (id2 !== undefined && m === 'DELETE') {
         platformUser(s, id2, r);
-        members.delete(id2);
+        if (members.delete(id2)) touchGroup(s, id, now);
         return { status: 204 };
       }
     } else if (b === 'time_schedules') {
@@ -280,20 +344,23 @@ export function route(s: CloudSite, r: RouteRequest): RouteAnswer {
       const schedules = s.schedules.get(id)!;
       if (id2 === undefined && m === 'GET') return listPage(schedules.values(), r);
       if (id2 === undefined && m === 'POST') {
-        const ts = schedule(r.body, randomUUID());
+        const ts = makeSchedule(r.body, randomUUID());
         schedules.set(ts.id, ts);
+        touchGroup(s, id, now);
         return ok(ts, 201);
       }
       if (id2 !== undefined && c === undefined) {
         const ts = one(schedules, id2, 'Time schedule');
         if (m === 'GET') return ok(ts);
         if (m === 'PATCH') {
-          const next = schedule(r.body, id2, ts);
+          const next = makeSchedule(r.body, id2, ts);
           schedules.set(id2, next);
+          touchGroup(s, id, now);
           return ok(next);
         }
         if (m === 'DELETE') {
           schedules.delete(id2);
+          touchGroup(s, id, now);
           return { status: 204 };
         }
       }

@@ -16,6 +16,9 @@ export interface KsCloudOptions {
   /** How long a record created through the API stays unknown to routes other than its list. */
   settleMs?: number;
   seats?: number;
+  /** The IQ secret and PIN valid OTPs are made of (defaults 'mock-iq-secret', '1234'). */
+  otpSecret?: string;
+  otpPin?: string;
   now?: () => number;
 }
 
@@ -60,7 +63,7 @@ export async function startKsCloud(opts: KsCloudOptions = {}): Promise<KsCloud> 
   const auth: AuthConfig = { clientId: 'gatehouse-test', clientSecret: 'secret', username: 'admin@example.com', password: 'pw', accessTokenLifetimeMs: 3_600_000, ...opts.auth };
   const identity = new MockIdentity(auth, now);
   const faults = new Faults(opts.seed ?? 1);
-  const site = newSite({ seats: opts.seats });
+  const site = newSite({ seats: opts.seats, otpSecret: opts.otpSecret, otpPin: opts.otpPin });
   const sites = new Map([[site.site.id, site]]);
   const log: KsCloud['log'] = [];
   let base = '';

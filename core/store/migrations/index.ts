@@ -8,6 +8,7 @@ import { migration0030 } from './0030-people-search.ts';
 import { migration0040 } from './0040-hub-keys.ts';
 import { migration0050 } from './0050-card-encoding.ts';
 import { migration0060 } from './0060-cloud-sync.ts';
+import { migration0061 } from './0061-cloud-account.ts';
 
 export interface Migration {
   version: number;
@@ -15,7 +16,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030, migration0040, migration0050, migration0060];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030, migration0040, migration0050, migration0060, migration0061];
 
 for (let i = 1; i < MIGRATIONS.length; i++) {
   if (MIGRATIONS[i]!.version <= MIGRATIONS[i - 1]!.version) {

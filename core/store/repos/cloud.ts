@@ -184,3 +184,118 @@ export function outboxCounts(db: ReadDb): OutboxCounts {
             (SELECT min(created_at) FROM cloud_outbox WHERE state = 'pending') AS oldest_pending_at`,
   ).get() as OutboxCounts;
 }
+
+// ── The push: attempts and outcomes of outbox rows ────────────────────────────────────────────────
+
+/** Counted before a row is sent and committed, so a send cut short by a crash is known as a retry. */
+export function countOutboxAttempt(db: WriteDb, seq: number): void {
+  stmt(db, `UPDATE cloud_outbox SET attempts = attempts + 1 WHERE seq = ?`).run(seq);
+}
+
+export function finishOutbox(db: WriteDb, seq: number, state: 'done' | 'failed', error: string | null, nowIso: string): void {
+  stmt(db, `UPDATE cloud_outbox SET state = ?, last_error = ?, finished_at = ? WHERE seq = ? AND state = 'pending'`).run(state, error, nowIso, seq);
+}
+
+export function noteOutboxError(db: WriteDb, seq: number, error: string): void {
+  stmt(db, `UPDATE cloud_outbox SET last_error = ? WHERE seq = ?`).run(error, seq);
+}
+
+/** Failed rows, newest first: what the cloud refused for good. */
+export function failedOutbox(db: ReadDb, limit = 200): OutboxRow[] {
+  return (stmt(db, `SELECT * FROM cloud_outbox WHERE state = 'failed' ORDER BY seq DESC LIMIT ?`).all(limit) as Parameters<typeof toOutboxRow>[0][]).map(toOutboxRow);
+}
+
+/** Failed rows go back in line (the admin fixed what the cloud refused, or entered the IQ PIN). */
+export function requeueFailedOutbox(db: WriteDb): number {
+  return stmt(db, `UPDATE cloud_outbox SET state = 'pending', finished_at = NULL, attempts = 0 WHERE state = 'failed'`).run().changes;
+}
+
+/** Done and superseded rows older than the cutoff are history nobody needs; pending and failed stay. */
+export function pruneOutbox(db: WriteDb, beforeIso: string): number {
+  return stmt(db, `DELETE FROM cloud_outbox WHERE state IN ('done', 'superseded') AND finished_at < ?`).run(beforeIso).changes;
+}
+
+export function setLinkSuspended(db: WriteDb, localId: string, suspended: boolean): void {
+  stmt(db, `UPDATE cloud_links SET suspended = ? WHERE kind = 'user' AND local_id = ?`).run(suspended ? 1 : 0, localId);
+}
+
+export function suspendedUserIds(db: ReadDb): string[] {
+  return stmt(db, `SELECT local_id FROM cloud_links WHERE kind = 'user' AND suspended = 1 ORDER BY linked_at`).pluck().all() as string[];
+}
+
+/** The cloud ids of an access group's schedules that are linked here. */
+export function linkedScheduleCloudIds(db: ReadDb, localScheduleIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const id of localScheduleIds) {
+    const l = linkByLocalId(db, 'time_schedule', id);
+    if (l) out.push(l.cloud_id);
+  }
+  return out;
+}
+
+export function linksOfKind(db: ReadDb, kind: LinkKind): Link[] {
+  return stmt(db, 'SELECT kind, local_id, cloud_id, cloud_user_id FROM cloud_links WHERE kind = ?').all(kind) as Link[];
+}
+
+// ── Sync state: cursors, outcomes of a round ──────────────────────────────────────────────────────
+
+export function getCursor(db: ReadDb, name: string): string | null {
+  return (stmt(db, `SELECT json_extract(cursors, '$.' || ?) FROM cloud_sync_state`).pluck().get(name) as string | null) ?? null;
+}
+
+export function setCursor(db: WriteDb, name: string, value: string): void {
+  stmt(db, `UPDATE cloud_sync_state SET cursors = json_set(cursors, '$.' || ?, ?)`).run(name, value);
+}
+
+export function setCloudSite(db: WriteDb, cloudSiteId: string | null): void {
+  stmt(db, 'UPDATE cloud_sync_state SET cloud_site_id = ?').run(cloudSiteId);
+}
+
+export function markSyncRound(db: WriteDb, what: 'pull' | 'push', nowIso: string): void {
+  stmt(db, `UPDATE cloud_sync_state SET ${what === 'pull' ? 'last_pull_at' : 'last_push_at'} = ?`).run(nowIso);
+}
+
+export function setSyncError(db: WriteDb, error: string | null, nowIso: string): void {
+  stmt(db, 'UPDATE cloud_sync_state SET last_error = ?, last_error_at = ?').run(error, error === null ? null : nowIso);
+}
+
+// ── The account ───────────────────────────────────────────────────────────────────────────────────
+
+export interface CloudAccountRow {
+  api_url: string;
+  identity_url: string;
+  client_id: string;
+  account: string | null;
+  sealed_client_secret: Uint8Array | null;
+  sealed_tokens: Uint8Array | null;
+  sealed_otp: Uint8Array | null;
+  connected_at: string;
+  connected_by: string;
+}
+
+export function getCloudAccount(db: ReadDb): CloudAccountRow | null {
+  return (stmt(db, 'SELECT * FROM cloud_account').get() as (CloudAccountRow & { singleton: number }) | undefined) ?? null;
+}
+
+export function putCloudAccount(db: WriteDb, a: CloudAccountRow): void {
+  stmt(
+    db,
+    `INSERT INTO cloud_account (singleton, api_url, identity_url, client_id, account, sealed_client_secret, sealed_tokens, sealed_otp, connected_at, connected_by)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (singleton) DO UPDATE SET api_url = excluded.api_url, identity_url = excluded.identity_url, client_id = excluded.client_id, account = excluded.account,
+       sealed_client_secret = excluded.sealed_client_secret, sealed_tokens = excluded.sealed_tokens, sealed_otp = excluded.sealed_otp,
+       connected_at = excluded.connected_at, connected_by = excluded.connected_by`,
+  ).run(a.api_url, a.identity_url, a.client_id, a.account, a.sealed_client_secret, a.sealed_tokens, a.sealed_otp, a.connected_at, a.connected_by);
+}
+
+export function setSealedTokens(db: WriteDb, sealed: Uint8Array | null): void {
+  stmt(db, 'UPDATE cloud_account SET sealed_tokens = ?').run(sealed);
+}
+
+export function setSealedOtp(db: WriteDb, sealed: Uint8Array | null): void {
+  stmt(db, 'UPDATE cloud_account SET sealed_otp = ?').run(sealed);
+}
+
+export function deleteCloudAccount(db: WriteDb): void {
+  stmt(db, 'DELETE FROM cloud_account').run();
+}

@@ -1,0 +1,31 @@
+// Runs sync rounds for the SIGKILL test (sync-kill.test.ts) against a mock cloud the parent owns,
+// on a database file, until a round finds nothing left to do; the parent kills it at random moments.
+// argv: <db file> <cloud url> <site id> <client id> <client secret> <user> <password> <otp secret> <otp pin>
+import { ksCloudPort } from '../../bin/cloud-port.ts';
+import { CloudSync } from '../../core/cloud/sync-engine.ts';
+import { GatehouseService } from '../../core/service/service.ts';
+import { openDatabase } from '../../core/store/db.ts';
+import { computeOtp, KsConnectClient, KsHttp, KsIdentity, MemoryTokenStore, TokenManager } from '../../drivers/ks-connect/index.ts';
+import { FAST_RETRY } from './fixture.ts';
+
+const [file, url, siteId, clientId, secret, user, password, otpSecret, otpPin] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string];
+const db = openDatabase(file);
+const service = new GatehouseService(db);
+const identity = new KsIdentity({ identityUrl: url, clientId, clientSecret: secret });
+const tokens = new TokenManager(identity, new MemoryTokenStore(), { skewMs: 0 });
+await tokens.signInWithPassword(user, password);
+const http = new KsHttp({ baseUrl: url, tokens, retry: FAST_RETRY, timeoutMs: 5_000 });
+const client = new KsConnectClient({ http, siteId, settleWindowMs: 5_000 });
+const sync = new CloudSync(service, ksCloudPort(client, { otp: () => computeOtp(otpSecret, otpPin, new Date()) }));
+process.stdout.write('ready\n');
+for (let round = 1; round <= 50; round++) {
+  const r = await sync.sync();
+  process.stdout.write(`${JSON.stringify({ round, complete: r.complete, error: r.error, pushed: r.pushed.done, applied: r.pulled.applied })}\n`);
+  if (r.complete && r.error === null && r.pushed.done === 0 && r.pulled.applied === 0 && r.pulled.deleted === 0) {
+    process.stdout.write('converged\n');
+    db.close();
+    process.exit(0);
+  }
+}
+process.stdout.write('gave up\n');
+process.exit(3);
