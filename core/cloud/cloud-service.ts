@@ -5,7 +5,7 @@
 import { GatehouseError } from '../contract/errors.ts';
 import type { Actor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
-import type { SecretBox } from '../secrets/secret-box.ts';
+import { SecretError, type SecretBox } from '../secrets/secret-box.ts';
 import {
   deleteCloudAccount,
   failedOutbox,
@@ -262,6 +262,14 @@ export class CloudService {
     if (this.#sync) return this.#sync;
     const box = this.#requireBox();
     const db = this.#service.db;
+    try {
+      box.open(PURPOSE.tokens, a.sealed_tokens);
+      if (a.sealed_client_secret) box.open(PURPOSE.secret, a.sealed_client_secret);
+    } catch (e) {
+      if (!(e instanceof SecretError)) throw e;
+      // A database moved or restored without its master.key: the tokens are lost, not the site.
+      throw new GatehouseError('unavailable', `The cloud sign-in stored here cannot be opened (${e.message}); connect to the cloud again`);
+    }
     const cfg: CloudAccountConfig = {
       api_url: a.api_url,
       identity_url: a.identity_url,

@@ -47,7 +47,7 @@ export interface CloudSyncOptions {
   entriesOverlapMs?: number;
   /** Where entries start when the site has never read any: the cloud keeps 90 days. */
   entriesHistoryMs?: number;
-  /** Two entries of one lock and category this close together, one from a hub and one from the cloud, are one event. */
+  /** Two entries of one lock and category this close together (KS times are whole seconds), one from a hub and one from the cloud, are one event. */
   sameEventWindowMs?: number;
 }
 
@@ -76,7 +76,7 @@ export class CloudSync {
     this.#now = opts.now ?? (() => service.now());
     this.#overlapMs = opts.entriesOverlapMs ?? 10 * 60_000;
     this.#historyMs = opts.entriesHistoryMs ?? 90 * DAY;
-    this.#sameEventMs = opts.sameEventWindowMs ?? 2_000;
+    this.#sameEventMs = opts.sameEventWindowMs ?? 999;
   }
 
   get running(): boolean {
