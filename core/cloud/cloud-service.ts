@@ -72,6 +72,8 @@ export interface CloudServiceOptions {
   log?: (line: string) => void;
 }
 
+/** After a local change, how soon a round follows (changes made together go in one round). */
+const SOON_MS = 5_000;
 const PURPOSE = { tokens: 'cloud-tokens', secret: 'cloud-client-secret', otp: 'cloud-otp' } as const;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -83,6 +85,8 @@ export class CloudService {
   readonly #log: (line: string) => void;
   #sync: CloudSync | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #nextRoundAt: number | null = null;
+  #notifySoon: ReturnType<typeof setTimeout> | null = null;
   #lastRound: SyncRoundReport | null = null;
   #signIn: BrowserSignIn | null = null;
   #closed = false;
@@ -232,10 +236,25 @@ export class CloudService {
     return report;
   }
 
+  /**
+   * A command queued changes for the cloud: the status shows them at once, and while connected a
+   * round follows within a few seconds instead of at the next scheduled one.
+   */
+  localChanges(): void {
+    if (this.#closed) return;
+    this.#notifySoon ??= setTimeout(() => {
+      this.#notifySoon = null;
+      if (!this.#closed) this.#emit();
+    }, 250);
+    this.#notifySoon.unref?.();
+    if (this.#intervalMs > 0 && this.#account() && (this.#nextRoundAt === null || this.#nextRoundAt > Date.now() + SOON_MS)) this.#schedule(SOON_MS);
+  }
+
   retryFailed(actor: Actor): number {
     return this.#service.transact(actor, 'cloud.failed.retry', (ctx) => {
       const n = requeueFailedOutbox(ctx.db);
       ctx.log({ target_type: 'site', target_id: null, after: { cloud_changes_requeued: n } });
+      ctx.afterCommit(() => this.localChanges());
       return n;
     });
   }
@@ -251,6 +270,7 @@ export class CloudService {
   close(): void {
     this.#closed = true;
     this.#stopTimer();
+    if (this.#notifySoon) clearTimeout(this.#notifySoon);
     this.#signIn?.cancel();
     this.#signIn = null;
   }
@@ -296,8 +316,10 @@ export class CloudService {
   #schedule(delayMs: number): void {
     this.#stopTimer();
     if (this.#closed || (this.#intervalMs === 0 && delayMs !== 0)) return;
+    this.#nextRoundAt = Date.now() + delayMs;
     this.#timer = setTimeout(() => {
       this.#timer = null;
+      this.#nextRoundAt = null;
       if (this.#closed) return;
       this.syncNow()
         .catch((e: unknown) => this.#log(`[warn] cloud sync: ${(e as Error).message}`))
@@ -311,6 +333,7 @@ export class CloudService {
   #stopTimer(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#nextRoundAt = null;
   }
 
   #fail(message: string): void {

@@ -23,9 +23,9 @@ interface Change {
   fields: Record<string, Json> | null;
 }
 
-/** Appends the outbox rows for what a command changed; nothing at all while sync is off. */
-export function recordCloudChanges(db: WriteDb, touched: Touched, now: number): void {
-  if (!isSyncEnabled(db)) return;
+/** Appends the outbox rows for what a command changed (how many); nothing at all while sync is off. */
+export function recordCloudChanges(db: WriteDb, touched: Touched, now: number): number {
+  if (!isSyncEnabled(db)) return 0;
   const work: Array<[CloudKind, string]> = [];
   const seen = new Set<string>();
   const add = (kind: CloudKind, id: string) => {
@@ -69,6 +69,7 @@ export function recordCloudChanges(db: WriteDb, touched: Touched, now: number): 
   const ordered = changes.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
   const nowIso = new Date(now).toISOString();
   for (const { c } of ordered) appendOutbox(db, { kind: c.kind, local_id: c.id, operation: c.operation, fields: c.fields }, nowIso);
+  return ordered.length;
 }
 
 /**

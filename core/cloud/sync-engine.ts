@@ -373,6 +373,11 @@ export class CloudSync {
         setCursor(ctx.db, ENTRY_CURSOR, new Date(Date.parse(newest)).toISOString());
       });
     }
+    // A site with no entries yet still remembers how far it has read: weeks offline later, the
+    // next read starts here and not a history window before whenever that is.
+    if (cursor === null && getCursor(this.#db.read, ENTRY_CURSOR) === null) {
+      this.#db.transaction((db) => setCursor(db, ENTRY_CURSOR, new Date(since).toISOString()));
+    }
   }
 
   /**

@@ -204,7 +204,8 @@ export class GatehouseService {
     const result = this.db.transaction((db) => {
       const { ctx, records } = this.commandContext(db, actor, name, meta, changes, after);
       const r = fn(ctx);
-      recordCloudChanges(db, touchedRecords(changes, records), this.now());
+      // The cloud hears of it soon after the commit (and the sync status shows one more waiting).
+      if (recordCloudChanges(db, touchedRecords(changes, records), this.now()) > 0) after.push(() => this.cloud?.localChanges());
       appendOperatorLog(db, records);
       return r;
     });

@@ -31,6 +31,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/incidents', name: 'incidents', component: () => import('./views/Incidents.vue'), meta: { permission: 'audit.read', nav: 'nav.incidents' } },
   { path: '/insights', name: 'insights', component: () => import('./views/Insights.vue'), meta: { permission: 'audit.read', nav: 'nav.insights' } },
   { path: '/operators', name: 'operators', component: () => import('./views/Operators.vue'), meta: { permission: 'operators.manage', nav: 'nav.operators' } },
+  { path: '/cloud', name: 'cloud', component: () => import('./views/CloudSync.vue'), meta: { permission: 'site.read', nav: 'cloud.nav' } },
   { path: '/settings', name: 'settings', component: () => import('./views/Settings.vue'), meta: { permission: 'site.read', nav: 'nav.settings' } },
   { path: '/:rest(.*)*', redirect: '/' },
 ];

@@ -29,7 +29,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function start(dataDir: string, key: Uint8Array): Promise<RunningHost> {
+async function start(dataDir: string, key: Uint8Array, cloudIntervalMs = 0): Promise<RunningHost> {
   return startHost({
     dataDir,
     port: 0,
@@ -40,7 +40,7 @@ async function start(dataDir: string, key: Uint8Array): Promise<RunningHost> {
     log: () => {},
     masterKey: givenMasterKey(key, 'the test key'),
     cloud: ksConnector({ retry: FAST_RETRY }),
-    cloudIntervalMs: 0,
+    cloudIntervalMs,
   });
 }
 
@@ -148,4 +148,20 @@ describe('connecting to the cloud', () => {
     await run(host, 'cloud.sync_now');
     expect([...cloud.site.users.values()].map((u) => u.user.email).sort()).toEqual(['ada@here.example', 'grace@here.example']);
   }, 60_000);
+
+  it('sends a change made here within seconds while connected, and shows it waiting meanwhile', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gh-cloud-'));
+    dirs.push(dataDir);
+    cloud = await startKsCloud();
+    host = await start(dataDir, new Uint8Array(randomBytes(32)), 10 * 60_000);
+    await run(host, 'cloud.connect', { ...account(cloud), username: cloud.auth.username, password: cloud.auth.password });
+    await until('the first round after connecting', () => host!.service.run(owner, 'cloud.status', {}).last_push_at !== null && !host!.service.run(owner, 'cloud.status', {}).syncing, 5_000);
+    const waiting: number[] = [];
+    host.service.on('cloud.status', (s) => waiting.push(s.pending_changes));
+    host.service.run(owner, 'users.create', { first_name: 'Ada', last_name: 'Here', email: 'ada@here.example' });
+    await until('the status shows the change waiting', () => waiting.includes(1), 2_000);
+    // The next scheduled round is ten minutes away; the change does not wait for it.
+    await until('the person in the cloud', () => [...cloud!.site.users.values()].some((u) => u.user.email === 'ada@here.example'), 10_000);
+    await until('nothing left waiting', () => host!.service.run(owner, 'cloud.status', {}).pending_changes === 0, 2_000);
+  }, 30_000);
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ksConnector } from '../../bin/cloud.ts';
 import { createEncoders, type Encoders } from '../../bin/encoders.ts';
 import { createHubs, type Hubs } from '../../bin/hubs.ts';
 import { fileMasterKey } from '../../core/secrets/master-key.ts';
@@ -53,6 +54,8 @@ export interface E2EOptions {
   hubs?: boolean | { tcp?: string[] };
   /** The demo's simulated card encoder with its tray of cards, as `serve --demo` has; no real USB. */
   encoders?: boolean;
+  /** Cloud sync over the KS Connect client (bin/cloud.ts), as `serve` has, with rounds only on "Sync now". */
+  cloud?: boolean;
 }
 
 export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
@@ -73,6 +76,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     now: opts.now,
     ...(hubs ? { hubs: hubs.attach } : {}),
     ...(encoders ? { encoders: encoders.attach } : {}),
+    ...(opts.cloud ? { cloud: ksConnector(), cloudIntervalMs: 0 } : {}),
     masterKey: fileMasterKey(dataDir),
   });
   const browser = await chromium.launch({

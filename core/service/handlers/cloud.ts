@@ -109,6 +109,7 @@ export const cloudHandlers: HandlerGroup<Names> = {
       writeLocal(ctx, c.kind, c.local_id, current, next);
     }
     stmt(ctx.db, 'UPDATE cloud_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?').run(ctx.nowIso, resolution, id);
+    ctx.afterCommit(() => ctx.service.cloud?.localChanges());
     ctx.log({ target_type: c.kind, target_id: c.local_id, after: { cloud_conflict_resolved: { field: c.field, resolution } } });
     return { id, resolution };
   },
