@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudRecord } from '../core/cloud/apply.ts';
 import { CloudPortError, type CloudPush } from '../core/cloud/port.ts';
 import type { CloudKind, Json } from '../core/domain/cloud.ts';
-import { computeOtp, KsConnectClient, KsHttp, KsIdentity, MemoryTokenStore, TokenManager } from '../drivers/ks-connect/index.ts';
+import { computeOtp } from '../drivers/ks-connect/index.ts';
 import { startKsCloud, type KsCloud, type KsCloudOptions } from '../test/ks-cloud/server.ts';
 import { adminAddEntries, adminAddUser, adminDeleteUser } from '../test/ks-cloud/store.ts';
 import { ksCloudPort } from './cloud-port.ts';
+import { signedInClient } from '../test/ks-cloud/signed-in.ts';
 
 let cloud: KsCloud | undefined;
 afterEach(async () => {
@@ -20,11 +21,7 @@ const T0 = Date.parse('2026-03-02T08:00:00Z');
 async function connect(opts: KsCloudOptions = {}) {
   const clock = { now: T0 };
   cloud = await startKsCloud({ ...opts, now: () => clock.now });
-  const identity = new KsIdentity({ identityUrl: cloud.url, clientId: cloud.auth.clientId, clientSecret: cloud.auth.clientSecret });
-  const tokens = new TokenManager(identity, new MemoryTokenStore(), { skewMs: 0 });
-  await tokens.signInWithPassword(cloud.auth.username, cloud.auth.password);
-  const http = new KsHttp({ baseUrl: cloud.url, tokens, retry: { sleep: async (ms) => void (clock.now += ms), random: () => 0.5, maxAttempts: 3 } });
-  const client = new KsConnectClient({ http, siteId: cloud.siteId });
+  const { client } = await signedInClient(cloud, { retry: { sleep: async (ms) => void (clock.now += ms), random: () => 0.5, maxAttempts: 3 } });
   // The admin's IQ PIN as entered in Gatehouse (null: none yet); the mock's is '1234'.
   const otp = { pin: '1234' as string | null };
   const site = cloud.site;

@@ -91,6 +91,8 @@ describe('gatehouse serve', () => {
     await expect.poll(async () => (await rpc('encoders.list')) as unknown, { timeout: 10_000 }).toMatchObject({ tray: true, encoders: [{ id: 'sim:demo-encoder-1', simulated: true }] });
     expect(((await rpc('encoders.tray.list')) as Array<{ id: string }>).map((c) => c.id)).toEqual(expect.arrayContaining(['blank-1', 'encoded-1', 'encoded-2', 'hotel']));
     expect(await rpc('site.key')).toMatchObject({ generation: 1, source: 'generated' });
+    // serve runs with the cloud connector: sync is available, off until an admin connects.
+    expect(await rpc('cloud.status')).toMatchObject({ enabled: false, connected: false, account: null, pending_changes: 0 });
     proc.kill('SIGINT');
     expect(await exited(proc)).toBe(0);
   });

@@ -9,19 +9,16 @@ import { CLOUD_KINDS } from '../../core/domain/cloud.ts';
 import type { GatehouseService } from '../../core/service/service.ts';
 import { linkByCloudId, linkByCloudUserId, linkByLocalId } from '../../core/store/repos/cloud.ts';
 import { stmt, type ReadDb } from '../../core/store/db.ts';
-import { computeOtp, KsConnectClient, KsHttp, KsIdentity, MemoryTokenStore, TokenManager, type RetryPolicy } from '../../drivers/ks-connect/index.ts';
+import { computeOtp, type KsConnectClient, type RetryPolicy } from '../../drivers/ks-connect/index.ts';
 import type { CloudPort } from '../../core/cloud/port.ts';
 import type { KsCloud } from '../ks-cloud/server.ts';
+import { signedInClient } from '../ks-cloud/signed-in.ts';
 
 /** Backoff waits shortened (the mock's settle time is short too), so a fault costs milliseconds. */
 export const FAST_RETRY: Partial<RetryPolicy> = { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 15))), baseDelayMs: 5, settleDelayMs: 10 };
 
 export async function cloudPort(cloud: KsCloud, retry: Partial<RetryPolicy> = FAST_RETRY): Promise<{ port: CloudPort; client: KsConnectClient }> {
-  const identity = new KsIdentity({ identityUrl: cloud.url, clientId: cloud.auth.clientId, clientSecret: cloud.auth.clientSecret });
-  const tokens = new TokenManager(identity, new MemoryTokenStore(), { skewMs: 0 });
-  await tokens.signInWithPassword(cloud.auth.username, cloud.auth.password);
-  const http = new KsHttp({ baseUrl: cloud.url, tokens, retry, timeoutMs: 5_000 });
-  const client = new KsConnectClient({ http, siteId: cloud.siteId, settleWindowMs: 5_000 });
+  const { client } = await signedInClient(cloud, { retry, timeoutMs: 5_000, settleWindowMs: 5_000 });
   const port = ksCloudPort(client, { otp: () => computeOtp(cloud.site.otpSecret, cloud.site.otpPin, new Date()) });
   return { port, client };
 }

@@ -5,17 +5,14 @@ import { ksCloudPort } from '../../bin/cloud-port.ts';
 import { CloudSync } from '../../core/cloud/sync-engine.ts';
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase } from '../../core/store/db.ts';
-import { computeOtp, KsConnectClient, KsHttp, KsIdentity, MemoryTokenStore, TokenManager } from '../../drivers/ks-connect/index.ts';
+import { computeOtp } from '../../drivers/ks-connect/index.ts';
 import { FAST_RETRY } from './fixture.ts';
+import { signedInClient } from '../ks-cloud/signed-in.ts';
 
 const [file, url, siteId, clientId, secret, user, password, otpSecret, otpPin] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string];
 const db = openDatabase(file);
 const service = new GatehouseService(db);
-const identity = new KsIdentity({ identityUrl: url, clientId, clientSecret: secret });
-const tokens = new TokenManager(identity, new MemoryTokenStore(), { skewMs: 0 });
-await tokens.signInWithPassword(user, password);
-const http = new KsHttp({ baseUrl: url, tokens, retry: FAST_RETRY, timeoutMs: 5_000 });
-const client = new KsConnectClient({ http, siteId, settleWindowMs: 5_000 });
+const { client } = await signedInClient({ url, siteId, auth: { clientId, clientSecret: secret, username: user, password } }, { retry: FAST_RETRY, timeoutMs: 5_000, settleWindowMs: 5_000 });
 const sync = new CloudSync(service, ksCloudPort(client, { otp: () => computeOtp(otpSecret, otpPin, new Date()) }));
 process.stdout.write('ready\n');
 for (let round = 1; round <= 50; round++) {

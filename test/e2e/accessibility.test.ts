@@ -36,7 +36,7 @@ beforeAll(async () => {
   const missing = requirements();
   if (missing) throw new Error(missing);
   // With the demo's simulated hubs, so that the hubs page and the monitor show what they show on a site.
-  e = await startE2E({ hubs: true });
+  e = await startE2E({ hubs: true, cloud: true });
   // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
   const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
   page = await context.newPage();
@@ -49,7 +49,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => e?.close());
 
-const screens = () => ['/', '/monitor', '/doors', '/iqs', '/hubs', '/hubs/commission', '/people', `/people/${person}`, '/tags', '/groups', `/groups/${group}`, '/calendars', '/audit', '/incidents', '/insights', '/operators', '/settings'];
+const screens = () => ['/', '/monitor', '/doors', '/iqs', '/hubs', '/hubs/commission', '/people', `/people/${person}`, '/tags', '/groups', `/groups/${group}`, '/calendars', '/audit', '/incidents', '/insights', '/operators', '/cloud', '/settings'];
 
 describe('accessibility (axe-core, WCAG 2.x level A)', () => {
   it('finds nothing on the sign-in screen', async () => {

@@ -1,21 +1,9 @@
 // The KS Connect client against the mock cloud, one fault at a time.
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  authorizeUrl,
-  collect,
-  createPkcePair,
-  eq,
-  KsConnectClient,
-  KsError,
-  KsHttp,
-  KsIdentity,
-  listenForLoopbackRedirect,
-  MemoryTokenStore,
-  TokenManager,
-  type RetryPolicy,
-} from '../../drivers/ks-connect/index.ts';
+import { authorizeUrl, collect, createPkcePair, eq, KsError, KsIdentity, listenForLoopbackRedirect, MemoryTokenStore, TokenManager, type RetryPolicy } from '../../drivers/ks-connect/index.ts';
 import { startKsCloud, type KsCloud, type KsCloudOptions } from './server.ts';
 import { adminAddLock, adminAddUser } from './store.ts';
+import { signedInClient } from './signed-in.ts';
 
 let cloud: KsCloud | undefined;
 afterEach(async () => {
@@ -27,16 +15,11 @@ afterEach(async () => {
 async function connect(opts: KsCloudOptions = {}, retry: Partial<RetryPolicy> = {}, clock?: { now: number }) {
   cloud = await startKsCloud(clock ? { ...opts, now: () => clock.now } : opts);
   const delays: number[] = [];
-  const identity = new KsIdentity({ identityUrl: cloud.url, clientId: cloud.auth.clientId, clientSecret: cloud.auth.clientSecret });
-  const store = new MemoryTokenStore();
-  const tokens = new TokenManager(identity, store, { skewMs: 0 });
-  await tokens.signInWithPassword(cloud.auth.username, cloud.auth.password);
   const sleep = async (ms: number) => {
     delays.push(ms);
     if (clock) clock.now += ms;
   };
-  const http = new KsHttp({ baseUrl: cloud.url, tokens, retry: { sleep, random: () => 0.5, ...retry } });
-  const client = new KsConnectClient({ http, siteId: cloud.siteId });
+  const { client, store } = await signedInClient(cloud, { retry: { sleep, random: () => 0.5, ...retry } });
   return { cloud, client, delays, store };
 }
 

@@ -1,8 +1,9 @@
 // Whole lists through next_page_link and continuation tokens, and the OTP on remote opening.
 import { afterEach, expect, it } from 'vitest';
-import { and, collect, ge, KsConnectClient, KsError, KsHttp, KsIdentity, le, MemoryTokenStore, TokenManager } from '../../drivers/ks-connect/index.ts';
+import { and, collect, ge, KsError, le } from '../../drivers/ks-connect/index.ts';
 import { startKsCloud, type KsCloud, type KsCloudOptions } from './server.ts';
 import { adminAddEntries, adminAddLock, adminAddUser, mockOtp } from './store.ts';
+import { signedInClient } from './signed-in.ts';
 
 let cloud: KsCloud | undefined;
 afterEach(async () => {
@@ -12,11 +13,8 @@ afterEach(async () => {
 
 async function connect(opts: KsCloudOptions = {}) {
   cloud = await startKsCloud(opts);
-  const identity = new KsIdentity({ identityUrl: cloud.url, clientId: cloud.auth.clientId, clientSecret: cloud.auth.clientSecret });
-  const tokens = new TokenManager(identity, new MemoryTokenStore());
-  await tokens.signInWithPassword(cloud.auth.username, cloud.auth.password);
-  const http = new KsHttp({ baseUrl: cloud.url, tokens, retry: { sleep: async () => undefined } });
-  return { cloud, client: new KsConnectClient({ http, siteId: cloud.siteId }) };
+  const { client } = await signedInClient(cloud, { retry: { sleep: async () => undefined } });
+  return { cloud, client };
 }
 
 const FROM = new Date('2026-01-01T00:00:00Z');

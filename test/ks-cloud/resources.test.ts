@@ -1,7 +1,7 @@
 // Tags, IQs, locks (with the OTP), Gatehouse's user fields and `updated_at`: the client's calls
 // against the mock, and the mock's admin helpers.
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, computeOtp, KsConnectClient, KsError, KsHttp, KsIdentity, MemoryTokenStore, TokenManager } from '../../drivers/ks-connect/index.ts';
+import { collect, computeOtp, KsError } from '../../drivers/ks-connect/index.ts';
 import { startKsCloud, type KsCloud, type KsCloudOptions } from './server.ts';
 import {
   adminAddGroup,
@@ -21,6 +21,7 @@ import {
   adminUpdateUser,
   mockOtp,
 } from './store.ts';
+import { signedInClient } from './signed-in.ts';
 
 let cloud: KsCloud | undefined;
 afterEach(async () => {
@@ -35,11 +36,8 @@ const at = (ms: number) => new Date(ms).toISOString();
 async function connect(opts: KsCloudOptions = {}) {
   const clock = { now: T0 };
   cloud = await startKsCloud({ ...opts, now: () => clock.now });
-  const identity = new KsIdentity({ identityUrl: cloud.url, clientId: cloud.auth.clientId, clientSecret: cloud.auth.clientSecret });
-  const tokens = new TokenManager(identity, new MemoryTokenStore(), { skewMs: 0 });
-  await tokens.signInWithPassword(cloud.auth.username, cloud.auth.password);
-  const http = new KsHttp({ baseUrl: cloud.url, tokens, retry: { sleep: async (ms) => void (clock.now += ms), random: () => 0.5 } });
-  return { cloud, clock, client: new KsConnectClient({ http, siteId: cloud.siteId }), otp: () => mockOtp(cloud!.site, clock.now) };
+  const { client } = await signedInClient(cloud, { retry: { sleep: async (ms) => void (clock.now += ms), random: () => 0.5 } });
+  return { cloud, clock, client, otp: () => mockOtp(cloud!.site, clock.now) };
 }
 
 const failure = async (p: Promise<unknown>) => {
