@@ -4,7 +4,7 @@
 // driver. Everything crossing the port is in cloud ids (a user by its site-user id, a group's members
 // by their platform ids, a tag's owner by its site-user id).
 import type { CloudRecord } from '../core/cloud/apply.ts';
-import { CloudPortError, NEW_SCHEDULE_PREFIX, type CloudEntry, type CloudPort, type CloudPush, type PushResult } from '../core/cloud/port.ts';
+import { CloudPortError, NEW_SCHEDULE_PREFIX, type CloudEntry, type CloudIncident, type CloudPort, type CloudPush, type PushResult } from '../core/cloud/port.ts';
 import type { CloudKind, Json } from '../core/domain/cloud.ts';
 import {
   collect,
@@ -14,6 +14,8 @@ import {
   type KsConnectClient,
   type KsEasyOfficeModeSchedule,
   type KsEntry,
+  type KsIncident,
+  type ListOptions,
   type KsIqPatch,
   type KsLockPatch,
   type KsTagCreate,
@@ -428,6 +430,35 @@ export function ksCloudPort(client: KsConnectClient, opts: KsCloudPortOptions): 
     return { cloud_id: id, created_schedules: await applyGroupFields(id, members, change) };
   }
 
+  function toIncident(e: KsIncident): CloudIncident {
+    return {
+      id: e.id,
+      utc_date_time: e.utc_date_time,
+      incident_type: typeof e.incident_type === 'string' ? e.incident_type : e.event_category,
+      lock_id: e.lock_id ?? null,
+      iq_id: typeof e.iq_id === 'string' ? e.iq_id : null,
+    };
+  }
+
+  /** Entries or incidents from `since`, oldest first, regrouped in pages (the client yields one at a time). */
+  async function* eventPages<K, T>(since: string, what: string, read: (q: ListOptions) => AsyncIterable<K>, map: (k: K) => T): AsyncGenerator<T[]> {
+    const from = new Date(since);
+    if (Number.isNaN(from.getTime())) throw new CloudPortError('refused', `reading ${what}: '${since}' is not a date-time`);
+    let page: T[] = [];
+    try {
+      for await (const e of read({ filter: ge('utc_date_time', from), orderby: 'utc_date_time asc', top: ENTRY_PAGE })) {
+        page.push(map(e));
+        if (page.length >= ENTRY_PAGE) {
+          yield page;
+          page = [];
+        }
+      }
+    } catch (e) {
+      throw portError(e, `reading ${what}`);
+    }
+    if (page.length > 0) yield page;
+  }
+
   function toEntry(e: KsEntry): CloudEntry {
     return {
       id: e.id,
@@ -465,22 +496,7 @@ export function ksCloudPort(client: KsConnectClient, opts: KsCloudPortOptions): 
       }
     },
 
-    async *entries(since) {
-      const from = new Date(since);
-      if (Number.isNaN(from.getTime())) throw new CloudPortError('refused', `reading entries: '${since}' is not a date-time`);
-      let page: CloudEntry[] = [];
-      try {
-        for await (const e of client.entries({ filter: ge('utc_date_time', from), orderby: 'utc_date_time asc', top: ENTRY_PAGE })) {
-          page.push(toEntry(e));
-          if (page.length >= ENTRY_PAGE) {
-            yield page;
-            page = [];
-          }
-        }
-      } catch (e) {
-        throw portError(e, 'reading entries');
-      }
-      if (page.length > 0) yield page;
-    },
+    entries: (since) => eventPages(since, 'entries', (q) => client.entries(q), toEntry),
+    incidents: (since) => eventPages(since, 'incidents', (q) => client.incidents(q), toIncident),
   };
 }

@@ -324,7 +324,7 @@ export class CloudService {
       this.syncNow()
         .catch((e: unknown) => this.#log(`[warn] cloud sync: ${(e as Error).message}`))
         .finally(() => {
-          if (this.#intervalMs > 0 && this.#account()) this.#schedule(this.#intervalMs);
+          if (!this.#closed && this.#intervalMs > 0 && this.#account()) this.#schedule(this.#intervalMs);
         });
     }, delayMs);
     this.#timer.unref?.();

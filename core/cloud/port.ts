@@ -53,6 +53,16 @@ export interface CloudEntry {
   user_id: string | null;
 }
 
+/** An incident (alarm) as the cloud reports it, in cloud ids. */
+export interface CloudIncident {
+  id: string;
+  utc_date_time: string;
+  /** CLP's incident type (door_left_open, intrusion, tamper, low_battery, iq_offline, …). */
+  incident_type: string;
+  lock_id: string | null;
+  iq_id: string | null;
+}
+
 export interface CloudPort {
   /** Every record of a kind the cloud holds now (deleted ones are simply absent). */
   list(kind: CloudKind): AsyncIterable<CloudRecord>;
@@ -60,6 +70,8 @@ export interface CloudPort {
   push(change: CloudPush): Promise<PushResult>;
   /** Entries at or after `since` (ISO), oldest first, a page at a time. */
   entries(since: string): AsyncIterable<CloudEntry[]>;
+  /** Incidents at or after `since` (ISO), oldest first, a page at a time. */
+  incidents(since: string): AsyncIterable<CloudIncident[]>;
 }
 
 /**

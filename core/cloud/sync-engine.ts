@@ -5,7 +5,8 @@
 // Everything the round learns is written in small transactions as it goes (one per pulled record, one
 // per acknowledged change, one per page of entries), so a crash at any moment loses at most the step
 // in flight, and the next round carries on from what is on disk.
-import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS } from '../domain/audit.ts';
+import type { IngestResult } from '../audit/ingest.ts';
+import { ACCESS_BY, ENTRY_CATEGORIES, ENTRY_DETAILS, INCIDENT_TYPES } from '../domain/audit.ts';
 import { CLOUD_KINDS, type CloudKind, type Fields, type Json } from '../domain/cloud.ts';
 import { systemActor } from '../service/actor.ts';
 import type { GatehouseService } from '../service/service.ts';
@@ -35,7 +36,7 @@ import {
 } from '../store/repos/cloud.ts';
 import { applyCloudRecord, type CloudRecord } from './apply.ts';
 import { normalized, sameValue } from './conflicts.ts';
-import { CloudPortError, NEW_SCHEDULE_PREFIX, type CloudEntry, type CloudPort, type CloudPush, type PushResult } from './port.ts';
+import { CloudPortError, NEW_SCHEDULE_PREFIX, type CloudEntry, type CloudIncident, type CloudPort, type CloudPush, type PushResult } from './port.ts';
 import { completed, GROUP_PREFIXES } from './records.ts';
 import type { SyncRoundReport } from './types.ts';
 
@@ -53,10 +54,11 @@ export interface CloudSyncOptions {
 
 const cloudActor = systemActor('cloud sync');
 const DAY = 86_400_000;
-const ENTRY_CURSOR = 'entries_since';
+const CLOUD_SOURCE = 'cloud';
 const CATEGORIES = new Set<string>(ENTRY_CATEGORIES);
 const DETAILS = new Set<string>(ENTRY_DETAILS);
 const METHODS = new Set<string>(ACCESS_BY);
+const INCIDENTS = new Set<string>(INCIDENT_TYPES);
 
 /** A local change the cloud cannot be told yet: it names a record the cloud does not have. */
 class Unresolved extends Error {}
@@ -107,6 +109,7 @@ export class CloudSync {
       pulled: { applied: 0, unchanged: 0, deleted: 0, deferred: 0 },
       pushed: { done: 0, failed: 0, coalesced: 0, waiting: 0 },
       entries: { stored: 0, duplicates: 0, merged_with_hub: 0, skipped: 0 },
+      incidents: { stored: 0, merged_with_hub: 0, skipped: 0 },
       conflicts: 0,
       error: null,
     };
@@ -116,6 +119,7 @@ export class CloudSync {
       await this.#pull(report);
       const pushed = await this.#push(report);
       await this.#pullEntries(report);
+      await this.#pullIncidents(report);
       report.complete = pushed && report.pulled.deferred === 0;
     } catch (e) {
       report.error = describe(e);
@@ -355,29 +359,59 @@ export class CloudSync {
     putRecordState(db, kind, row.local_id, { queued: state?.queued ?? null, base, changed_at: state?.changed_at ?? {} });
   }
 
-  // ── Entries ───────────────────────────────────────────────────────────────────────────────────────
+  // ── Entries and incidents ─────────────────────────────────────────────────────────────────────────
 
-  async #pullEntries(report: SyncRoundReport): Promise<void> {
-    const cursor = getCursor(this.#db.read, ENTRY_CURSOR);
+  /**
+   * The cloud's entries or incidents into the audit trail, a page per transaction with the cursor (the
+   * newest time read). Each round reads again from a little before the cursor, for events the cloud
+   * files late; the trail's (source, event id) key makes a second delivery a no-op.
+   */
+  async #pullEvents<T extends { utc_date_time: string }>(
+    what: 'entries' | 'incidents',
+    pages: (since: string) => AsyncIterable<T[]>,
+    map: (db: WriteDb, page: T[]) => { entries: unknown[]; incidents: unknown[] },
+    counted: (r: IngestResult) => void,
+  ): Promise<void> {
+    const name = `${what}_since`;
+    const cursor = getCursor(this.#db.read, name);
     const since = cursor ? Date.parse(cursor) - this.#overlapMs : this.#now() - this.#historyMs;
-    for await (const page of this.#port.entries(new Date(since).toISOString())) {
+    for await (const page of pages(new Date(since).toISOString())) {
       if (page.length === 0) continue;
       this.#service.transact(cloudActor, 'entries.ingest', (ctx) => {
-        const mapped = this.#mapEntries(ctx.db, page, report);
-        if (mapped.length > 0) {
-          const r = ctx.service.audit.ingest(ctx, 'cloud', mapped, []);
-          report.entries.stored += r.entries.stored;
-          report.entries.duplicates += r.entries.duplicates;
-        }
+        const mapped = map(ctx.db, page);
+        if (mapped.entries.length + mapped.incidents.length > 0) counted(ctx.service.audit.ingest(ctx, CLOUD_SOURCE, mapped.entries, mapped.incidents));
         const newest = page.reduce((m, e) => (e.utc_date_time > m ? e.utc_date_time : m), cursor ?? '');
-        setCursor(ctx.db, ENTRY_CURSOR, new Date(Date.parse(newest)).toISOString());
+        setCursor(ctx.db, name, new Date(Date.parse(newest)).toISOString());
       });
     }
-    // A site with no entries yet still remembers how far it has read: weeks offline later, the
-    // next read starts here and not a history window before whenever that is.
-    if (cursor === null && getCursor(this.#db.read, ENTRY_CURSOR) === null) {
-      this.#db.transaction((db) => setCursor(db, ENTRY_CURSOR, new Date(since).toISOString()));
+    // A site with none yet still remembers how far it has read: weeks offline later, the next read
+    // starts here and not a history window before whenever that is.
+    if (cursor === null && getCursor(this.#db.read, name) === null) {
+      this.#db.transaction((db) => setCursor(db, name, new Date(since).toISOString()));
     }
+  }
+
+  #pullEntries(report: SyncRoundReport): Promise<void> {
+    return this.#pullEvents(
+      'entries',
+      (since) => this.#port.entries(since),
+      (db, page) => ({ entries: this.#mapEntries(db, page, report), incidents: [] }),
+      (r) => {
+        report.entries.stored += r.entries.stored;
+        report.entries.duplicates += r.entries.duplicates;
+      },
+    );
+  }
+
+  #pullIncidents(report: SyncRoundReport): Promise<void> {
+    return this.#pullEvents(
+      'incidents',
+      (since) => this.#port.incidents(since),
+      (db, page) => ({ entries: [], incidents: this.#mapIncidents(db, page, report) }),
+      (r) => {
+        report.incidents.stored += r.incidents.stored;
+      },
+    );
   }
 
   /**
@@ -385,7 +419,7 @@ export class CloudSync {
    * another source) is the same event heard twice and is left out; so is a category Gatehouse does not know.
    */
   #mapEntries(db: WriteDb, page: CloudEntry[], report: SyncRoundReport): unknown[] {
-    const cloudSource = stmt(db, `SELECT ref FROM audit_refs WHERE kind = 'source' AND id = 'cloud'`).pluck().get() as number | undefined;
+    const cloudSource = this.#cloudSourceRef(db);
     const out: unknown[] = [];
     for (const e of page) {
       if (!CATEGORIES.has(e.event_category)) {
@@ -395,7 +429,7 @@ export class CloudSync {
       const lock = e.lock_id ? (linkByCloudId(db, 'lock', e.lock_id)?.local_id ?? null) : null;
       const user = e.user_id ? (linkByCloudUserId(db, e.user_id)?.local_id ?? null) : null;
       const at = Date.parse(e.utc_date_time);
-      if (lock && this.#heardFromHub(db, lock, e.event_category, at, cloudSource ?? -1)) {
+      if (lock && this.#heardFromHub(db, 'entries', 'event_category', e.event_category, 'lock', lock, at, cloudSource)) {
         report.entries.merged_with_hub++;
         continue;
       }
@@ -414,13 +448,41 @@ export class CloudSync {
     return out;
   }
 
-  #heardFromHub(db: ReadDb, lockId: string, category: string, at: number, cloudSource: number): boolean {
-    const lockRef = stmt(db, `SELECT ref FROM audit_refs WHERE kind = 'lock' AND id = ?`).pluck().get(lockId) as number | undefined;
-    if (lockRef === undefined) return false;
+  /** Cloud incidents in local ids, the same way: one a hub reported already is left out. */
+  #mapIncidents(db: WriteDb, page: CloudIncident[], report: SyncRoundReport): unknown[] {
+    const cloudSource = this.#cloudSourceRef(db);
+    const out: unknown[] = [];
+    for (const e of page) {
+      if (!INCIDENTS.has(e.incident_type)) {
+        report.incidents.skipped++;
+        continue;
+      }
+      const lock = e.lock_id ? (linkByCloudId(db, 'lock', e.lock_id)?.local_id ?? null) : null;
+      const iq = e.iq_id ? (linkByCloudId(db, 'iq', e.iq_id)?.local_id ?? null) : null;
+      const at = Date.parse(e.utc_date_time);
+      const heard = lock
+        ? this.#heardFromHub(db, 'incidents', 'incident_type', e.incident_type, 'lock', lock, at, cloudSource)
+        : iq !== null && this.#heardFromHub(db, 'incidents', 'incident_type', e.incident_type, 'iq', iq, at, cloudSource);
+      if (heard) {
+        report.incidents.merged_with_hub++;
+        continue;
+      }
+      out.push({ event_id: e.id, time: new Date(at).toISOString(), incident_type: e.incident_type, lock_id: lock, iq_id: iq });
+    }
+    return out;
+  }
+
+  #cloudSourceRef(db: ReadDb): number {
+    return (stmt(db, `SELECT ref FROM audit_refs WHERE kind = 'source' AND id = ?`).pluck().get(CLOUD_SOURCE) as number | undefined) ?? -1;
+  }
+
+  #heardFromHub(db: ReadDb, table: 'entries' | 'incidents', typeColumn: string, type: string, refKind: 'lock' | 'iq', id: string, at: number, cloudSource: number): boolean {
+    const ref = stmt(db, `SELECT ref FROM audit_refs WHERE kind = ? AND id = ?`).pluck().get(refKind, id) as number | undefined;
+    if (ref === undefined) return false;
     return (
-      stmt(db, `SELECT 1 FROM entries WHERE event_category = ? AND utc_ms BETWEEN ? AND ? AND lock_ref = ? AND source_ref <> ? LIMIT 1`)
+      stmt(db, `SELECT 1 FROM ${table} WHERE ${typeColumn} = ? AND utc_ms BETWEEN ? AND ? AND ${refKind}_ref = ? AND source_ref <> ? LIMIT 1`)
         .pluck()
-        .get(category, at - this.#sameEventMs, at + this.#sameEventMs, lockRef, cloudSource) !== undefined
+        .get(type, at - this.#sameEventMs, at + this.#sameEventMs, ref, cloudSource) !== undefined
     );
   }
 }

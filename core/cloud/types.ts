@@ -9,6 +9,7 @@ export interface SyncRoundReport {
   pulled: { applied: number; unchanged: number; deleted: number; deferred: number };
   pushed: { done: number; failed: number; coalesced: number; waiting: number };
   entries: { stored: number; duplicates: number; merged_with_hub: number; skipped: number };
+  incidents: { stored: number; merged_with_hub: number; skipped: number };
   conflicts: number;
   error: string | null;
 }

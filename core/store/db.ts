@@ -142,6 +142,9 @@ export function stmt(db: ReadDb, sql: string): Database.Statement {
   if (!cache) statementCache.set(db, (cache = new Map()));
   let s = cache.get(sql);
   if (!s) cache.set(sql, (s = db.prepare(sql)));
+  // pluck() changes the statement itself: without this, one caller's `stmt(sql).pluck()` would make
+  // another caller of the same SQL get a bare value where it expects a row.
+  else if (s.reader) s.pluck(false);
   return s;
 }
 

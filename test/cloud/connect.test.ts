@@ -103,9 +103,17 @@ describe('connecting to the cloud', () => {
     report = await run(host, 'cloud.sync_now');
     expect(report).toMatchObject({ entries: { stored: 1, merged_with_hub: 1 } });
     expect(svc().run(owner, 'entries.list', { lock_id: lock.id }).items).toHaveLength(2);
+    // Alarms the same way: the intrusion the hub reported is not doubled, the cloud's tamper is added.
+    svc().run(owner, 'entries.ingest', { source: 'hub-test', incidents: [{ event_id: 'i1', time: at.toISOString(), incident_type: 'intrusion', lock_id: lock.id, iq_id: null }] });
+    for (const [id, type, offset] of [['ci1', 'intrusion', 0], ['ci2', 'tamper', 5_000], ['ci3', 'something_new', 6_000]] as const) {
+      cloud.site.incidents.push({ id, utc_date_time: new Date(at.getTime() + offset).toISOString(), event_category: type, lock_id: cloudLock!.id, user_id: null });
+    }
+    report = await run(host, 'cloud.sync_now');
+    expect(report).toMatchObject({ incidents: { stored: 1, merged_with_hub: 1, skipped: 1 } });
+    expect(svc().run(owner, 'incidents.list', { lock_id: lock.id }).items.map((i) => i.incident_type).sort()).toEqual(['intrusion', 'tamper']);
     // Read again next round (the overlap): nothing doubles.
     report = await run(host, 'cloud.sync_now');
-    expect(report).toMatchObject({ entries: { stored: 0 } });
+    expect(report).toMatchObject({ entries: { stored: 0 }, incidents: { stored: 0 } });
     expect(svc().run(owner, 'entries.list', { lock_id: lock.id }).items).toHaveLength(2);
 
     // A restart with the same master key carries on; another key cannot open the tokens.
