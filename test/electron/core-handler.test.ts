@@ -115,7 +115,7 @@ describe('pushed events', () => {
   const entry = { id: 'e1' } as never;
 
   it('uses the same permission table as the WebSocket and covers every event', () => {
-    expect(new Set(PUSHED_EVENTS)).toEqual(new Set<EventName>(['model.changed', 'lock.state', 'entry.new', 'incident.new', 'iq.sync_state', 'tag.presented', 'hub.status', 'encoder.status', 'encoder.progress']));
+    expect(new Set(PUSHED_EVENTS)).toEqual(new Set<EventName>(['model.changed', 'lock.state', 'entry.new', 'incident.new', 'iq.sync_state', 'tag.presented', 'hub.status', 'encoder.status', 'encoder.progress', 'cloud.status']));
     expect(EVENT_PERMISSION['entry.new']).toBe('audit.read');
     expect(eventsFor('owner')).toEqual(PUSHED_EVENTS);
   });
@@ -166,7 +166,7 @@ describe('pushed events', () => {
     const audrey = core.addOperator('audrey', 'auditor');
     try {
       for (const p of taken) auditor.delete(p);
-      expect(eventsFor('auditor')).toEqual(['model.changed', 'encoder.status', 'encoder.progress']);
+      expect(eventsFor('auditor')).toEqual(['model.changed', 'encoder.status', 'encoder.progress', 'cloud.status']);
       core.handler.handle({ type: 'subscribe', subscriber: 1, token: owner });
       core.handler.handle({ type: 'subscribe', subscriber: 2, token: audrey });
     } finally {
