@@ -8,10 +8,8 @@ import type { GatehouseService } from '../service/service.ts';
 import { SecretError, type SecretBox } from '../secrets/secret-box.ts';
 import {
   deleteCloudAccount,
-  failedOutbox,
   getCloudAccount,
   getSyncState,
-  openConflicts,
   putCloudAccount,
   requeueFailedOutbox,
   pruneOutbox,
@@ -257,14 +255,6 @@ export class CloudService {
       ctx.afterCommit(() => this.localChanges());
       return n;
     });
-  }
-
-  failed() {
-    return failedOutbox(this.#service.db.read);
-  }
-
-  conflicts() {
-    return openConflicts(this.#service.db.read);
   }
 
   close(): void {

@@ -54,6 +54,27 @@ async function login(p: Page, username?: string, password?: string) {
   await p.waitForURL(/#\/$/);
 }
 
+/**
+ * Opens the doors list and waits for its rows. On a loaded machine the first load after signing in has
+ * now and then shown no rows within 20 s (cause not found: see the closing note of issue 7); then what
+ * the page shows is printed, and it is loaded once more before the test fails.
+ */
+async function openDoors(p: Page) {
+  await p.goto(`${e.url}/#/doors`);
+  const firstRow = p.locator('[data-test="door-row"]').first();
+  try {
+    await firstRow.waitFor({ timeout: 10_000 });
+  } catch {
+    const shown = await p
+      .locator('body')
+      .innerText()
+      .catch(() => '(unreadable)');
+    console.warn(`[doors e2e] no door rows after 10 s at ${p.url()}; the page showed:\n${shown.slice(0, 600)}`);
+    await p.reload();
+    await firstRow.waitFor();
+  }
+}
+
 async function openDetail(p: Page, door: string) {
   await p.locator('[data-test="doors-search"] input').fill(door);
   await expect.poll(() => p.locator('[data-test="door-link"]').allInnerTexts()).toEqual([door]);
@@ -88,8 +109,7 @@ async function remoteOpen(p: Page, door: string, who: string, password: string, 
 describe('doors, IQs and alarms', () => {
   it('lists the 40 demo doors, filters them and searches while typing', async () => {
     await login(page);
-    await page.goto(`${e.url}/#/doors`);
-    await page.locator('[data-test="door-row"]').first().waitFor();
+    await openDoors(page);
     await expect.poll(() => page.locator('[data-test="door-row"]').count()).toBe(40);
     await expect.poll(() => page.locator('[data-test="doors-table"]').innerText()).toContain('40 in total');
 
@@ -124,7 +144,7 @@ describe('doors, IQs and alarms', () => {
   it('remote-opens a door after a confirmation and sees the entry arrive live, without a reload', async () => {
     const door = 'North — Main entrance';
     const started = new Date(Date.now() - 1000).toISOString();
-    await page.goto(`${e.url}/#/doors`);
+    await openDoors(page);
     await openDetail(page, door);
     await page.locator('[data-test="recent-row"]').first().waitFor();
     // Marks this page: a reload would lose it.
@@ -158,7 +178,7 @@ describe('doors, IQs and alarms', () => {
   });
 
   it('sets an easy office mode schedule on a door', async () => {
-    await page.goto(`${e.url}/#/doors`);
+    await openDoors(page);
     await openDetail(page, 'North — Kitchen');
     await page.locator('.n-tabs-tab', { hasText: 'Easy office mode' }).click();
     await page.locator('[data-test="eom-edit"]').click();
@@ -170,8 +190,7 @@ describe('doors, IQs and alarms', () => {
   });
 
   it('adds a door attached to an IQ and deletes it again', async () => {
-    await page.goto(`${e.url}/#/doors`);
-    await page.locator('[data-test="door-row"]').first().waitFor();
+    await openDoors(page);
     await page.locator('[data-test="add-door"]').click();
     const dialog = page.locator('[data-test="door-dialog"]');
     await dialog.locator('#door-name').fill('South — E2E store');
@@ -199,8 +218,7 @@ describe('doors, IQs and alarms', () => {
     const { context, page: desk } = await e.newPage();
     try {
       await login(desk, 'frontdesk', 'demo-frontdesk-pass');
-      await desk.goto(`${e.url}/#/doors`);
-      await desk.locator('[data-test="door-row"]').first().waitFor();
+      await openDoors(desk);
       expect(await desk.locator('[data-test="open-door"]').count()).toBeGreaterThan(0);
       expect(await desk.locator('[data-test="add-door"]').count()).toBe(0);
       await openDetail(desk, 'North — Reception');
@@ -216,8 +234,7 @@ describe('doors, IQs and alarms', () => {
     const { context, page: auditor } = await e.newPage();
     try {
       await login(auditor, 'auditor', 'demo-auditor-pass');
-      await auditor.goto(`${e.url}/#/doors`);
-      await auditor.locator('[data-test="door-row"]').first().waitFor();
+      await openDoors(auditor);
       expect(await auditor.locator('[data-test="open-door"]').count()).toBe(0);
       await openDetail(auditor, 'North — Main entrance');
       await auditor.locator('[data-test="recent-row"]').first().waitFor();

@@ -8,7 +8,7 @@ import type { CloudConflict, CloudFailedChange, CloudRecordKind } from '../../cl
 import { GatehouseError, notFound } from '../../contract/errors.ts';
 import type { Fields } from '../../domain/cloud.ts';
 import { stmt, type ReadDb } from '../../store/db.ts';
-import { openConflicts } from '../../store/repos/cloud.ts';
+import { failedOutbox, openConflicts } from '../../store/repos/cloud.ts';
 import type { HandlerGroup, QueryContext } from '../context.ts';
 import { later } from '../later.ts';
 
@@ -115,17 +115,15 @@ export const cloudHandlers: HandlerGroup<Names> = {
   },
 
   'cloud.failed.list': (ctx): CloudFailedChange[] =>
-    cloudOf(ctx)
-      .failed()
-      .map((r) => ({
-        seq: r.seq,
-        kind: r.record_kind,
-        local_id: r.local_id,
-        label: labelOf(ctx.db, r.record_kind, r.local_id, r.fields).label,
-        operation: r.operation,
-        error: r.last_error,
-        created_at: r.created_at,
-      })),
+    failedOutbox(ctx.db).map((r) => ({
+      seq: r.seq,
+      kind: r.record_kind,
+      local_id: r.local_id,
+      label: labelOf(ctx.db, r.record_kind, r.local_id, r.fields).label,
+      operation: r.operation,
+      error: r.last_error,
+      created_at: r.created_at,
+    })),
 
   'cloud.failed.retry'(ctx) {
     const cloud = cloudOf(ctx);
