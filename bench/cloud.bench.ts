@@ -21,11 +21,9 @@ import { systemActor } from '../core/service/actor.ts';
 import { GatehouseService } from '../core/service/service.ts';
 import { openDatabase } from '../core/store/db.ts';
 import { linkByLocalId } from '../core/store/repos/cloud.ts';
-import { ksCloudPort } from '../bin/cloud-port.ts';
-import { computeOtp } from '../drivers/ks-connect/index.ts';
-import { FAST_RETRY } from '../test/cloud/fixture.ts';
-import { signedInClient, type MockAccount } from '../test/ks-cloud/signed-in.ts';
+import type { MockAccount } from '../test/ks-cloud/signed-in.ts';
 import { ms, now, report, rng, round } from './lib.ts';
+import { cloudPort } from '../test/cloud/fixture.ts';
 
 const DAY = 86_400_000;
 setFlagsFromString('--expose-gc');
@@ -59,8 +57,7 @@ async function offline(changes: number): Promise<Record<string, number>> {
       return id;
     });
 
-    const { client } = await signedInClient(cloud, { retry: FAST_RETRY, timeoutMs: 60_000 });
-    const port = ksCloudPort(client, { otp: () => computeOtp(ready.otp_secret, ready.otp_pin, new Date()) });
+    const { port } = await cloudPort({ ...cloud, site: { otpSecret: ready.otp_secret, otpPin: ready.otp_pin } }, { timeoutMs: 60_000 });
     setCloudSyncEnabled(db, true, clock);
     db.transaction((w) => w.prepare('UPDATE cloud_sync_state SET cloud_site_id = ?').run(cloud.siteId));
     const sync = new CloudSync(svc, port, { now: () => clock, entriesHistoryMs: DAY });

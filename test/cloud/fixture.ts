@@ -12,13 +12,17 @@ import { stmt, type ReadDb } from '../../core/store/db.ts';
 import { computeOtp, type KsConnectClient, type RetryPolicy } from '../../drivers/ks-connect/index.ts';
 import type { CloudPort } from '../../core/cloud/port.ts';
 import type { KsCloud } from '../ks-cloud/server.ts';
-import { signedInClient } from '../ks-cloud/signed-in.ts';
+import { signedInClient, type MockAccount, type SignedInOptions } from '../ks-cloud/signed-in.ts';
 
 /** Backoff waits shortened (the mock's settle time is short too), so a fault costs milliseconds. */
 export const FAST_RETRY: Partial<RetryPolicy> = { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 15))), baseDelayMs: 5, settleDelayMs: 10 };
 
-export async function cloudPort(cloud: KsCloud, retry: Partial<RetryPolicy> = FAST_RETRY): Promise<{ port: CloudPort; client: KsConnectClient }> {
-  const { client } = await signedInClient(cloud, { retry, timeoutMs: 5_000, settleWindowMs: 5_000 });
+/** The mock's account and the IQ secret and PIN its one-time codes are made from (a KsCloud has both). */
+export type MockWithOtp = MockAccount & { site: { otpSecret: string; otpPin: string } };
+
+/** The sync engine's port over a client signed in to the mock, with the IQ's one-time codes. */
+export async function cloudPort(cloud: MockWithOtp, o: SignedInOptions = {}): Promise<{ port: CloudPort; client: KsConnectClient }> {
+  const { client } = await signedInClient(cloud, { retry: FAST_RETRY, timeoutMs: 5_000, settleWindowMs: 5_000, ...o });
   const port = ksCloudPort(client, { otp: () => computeOtp(cloud.site.otpSecret, cloud.site.otpPin, new Date()) });
   return { port, client };
 }

@@ -1,19 +1,16 @@
 // Runs sync rounds for the SIGKILL test (sync-kill.test.ts) against a mock cloud the parent owns,
 // on a database file, until a round finds nothing left to do; the parent kills it at random moments.
 // argv: <db file> <cloud url> <site id> <client id> <client secret> <user> <password> <otp secret> <otp pin>
-import { ksCloudPort } from '../../bin/cloud-port.ts';
 import { CloudSync } from '../../core/cloud/sync-engine.ts';
 import { GatehouseService } from '../../core/service/service.ts';
 import { openDatabase } from '../../core/store/db.ts';
-import { computeOtp } from '../../drivers/ks-connect/index.ts';
-import { FAST_RETRY } from './fixture.ts';
-import { signedInClient } from '../ks-cloud/signed-in.ts';
+import { cloudPort } from './fixture.ts';
 
 const [file, url, siteId, clientId, secret, user, password, otpSecret, otpPin] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string];
 const db = openDatabase(file);
 const service = new GatehouseService(db);
-const { client } = await signedInClient({ url, siteId, auth: { clientId, clientSecret: secret, username: user, password } }, { retry: FAST_RETRY, timeoutMs: 5_000, settleWindowMs: 5_000 });
-const sync = new CloudSync(service, ksCloudPort(client, { otp: () => computeOtp(otpSecret, otpPin, new Date()) }));
+const { port } = await cloudPort({ url, siteId, auth: { clientId, clientSecret: secret, username: user, password }, site: { otpSecret, otpPin } });
+const sync = new CloudSync(service, port);
 process.stdout.write('ready\n');
 for (let round = 1; round <= 50; round++) {
   const r = await sync.sync();

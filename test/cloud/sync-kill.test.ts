@@ -53,9 +53,11 @@ function runChild(file: string, c: KsCloud, killAfterMs: number | null): Promise
 describe('SIGKILL in the middle of a sync', () => {
   it('resumes after every kill and converges, nothing made twice', async () => {
     const rng = createRng(SEED);
-    // Every request is slowed a little, so a round takes long enough to be killed inside.
     cloud = await startKsCloud({ seed: SEED, settleMs: 20 });
-    cloud.faults.add({ route: '*', fault: { kind: 'latency', ms: 4 } });
+    // Every request is slowed, so that each kill lands inside a round: at 10 ms a request even a round
+    // with little to send outlasts the latest kill, and the child needs two rounds (one to sync, one to
+    // find nothing left) before it exits on its own.
+    cloud.faults.add({ route: '*', fault: { kind: 'latency', ms: 10 } });
     for (let i = 0; i < 15; i++) adminAddUser(cloud.site, { first_name: `Cloud${i}`, last_name: 'Person', email: `c${i}@there.example` });
     adminAddGroup(cloud.site, 'Made in the cloud');
 
@@ -78,7 +80,7 @@ describe('SIGKILL in the middle of a sync', () => {
     /** Kills that left some changes sent and some still waiting: the push was cut in two. */
     let killedMidPush = 0;
     for (let k = 0; k < KILLS; k++) {
-      const r = await runChild(file, cloud, 150 + rng.int(900));
+      const r = await runChild(file, cloud, 100 + rng.int(500));
       if (r.killed) killedMidRound++;
       else expect(r.output).toContain('converged');
       // The second admin keeps working while Gatehouse is down.

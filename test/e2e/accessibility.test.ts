@@ -37,10 +37,7 @@ beforeAll(async () => {
   if (missing) throw new Error(missing);
   // With the demo's simulated hubs, so that the hubs page and the monitor show what they show on a site.
   e = await startE2E({ hubs: true, cloud: true });
-  // axe is injected as a script; the app's CSP (script-src 'self') would refuse it.
-  const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  ({ page } = await e.newPage({ forAxe: true }));
   const token = ((await (await fetch(`${e.url}/api/rpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'owner', password: OWNER_PASSWORD }) })).json()) as { result: { token: string } }).result.token;
   const rpc = async (name: string, input: unknown) =>
     ((await (await fetch(`${e.url}/api/rpc/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(input) })).json()) as { result: { items: Array<{ id: string }> } }).result;

@@ -28,10 +28,8 @@ beforeAll(async () => {
   // Three seats for the three people the site starts with: the fourth pushed has none.
   cloud = await startKsCloud({ seed: 11, seats: 3 });
   e = await startE2E({ demo: false, cloud: true });
-  // Screens are checked with axe as they come; axe is injected as a script, which the app's CSP would refuse.
-  const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  // Screens are checked with axe as they come.
+  ({ page } = await e.newPage({ forAxe: true }));
   owner = await token('owner', OWNER_PASSWORD);
   await api('site.update', { customer_reference: 'Harbour Campus', time_zone: 'Europe/Amsterdam' }, owner);
   for (const [key, first, last] of [

@@ -35,10 +35,8 @@ beforeAll(async () => {
   const missing = requirements();
   if (missing) throw new Error(missing);
   e = await startE2E({ encoders: true });
-  // Screens are checked with axe as they come; axe is injected as a script, which the app's CSP would refuse.
-  const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  // Screens are checked with axe as they come.
+  ({ page } = await e.newPage({ forAxe: true }));
   owner = await token();
   const staff = (await api<{ items: Array<{ id: string; customer_reference: string }> }>('access_groups.list', { search: 'All staff' }, owner)).items.find((g) => g.customer_reference === 'All staff')!;
   const batch = await api<{ id: string }>('access_groups.create', { customer_reference: 'Encoder batch' }, owner);

@@ -33,7 +33,8 @@ export interface E2E {
   encoders: Encoders | null;
   browser: Browser;
   url: string;
-  newPage(opts?: { locale?: string }): Promise<{ context: BrowserContext; page: Page }>;
+  /** `forAxe`: the app's CSP (script-src 'self') set aside, so that axe can be injected as a script. */
+  newPage(opts?: { locale?: string; forAxe?: boolean }): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -90,7 +91,7 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     browser,
     url: host.url,
     async newPage(o = {}) {
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: o.locale ?? 'en-GB', timezoneId: 'Europe/Amsterdam' });
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: o.locale ?? 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: o.forAxe ?? false });
       const page = await context.newPage();
       page.setDefaultTimeout(20_000);
       return { context, page };

@@ -30,11 +30,8 @@ beforeAll(async () => {
   firmware = new HubFirmware({ mac: parseAddress(NEW_MAC)!, serial: NEW_SERIAL, firmwareVersion: '3.1.0-sim', factoryKey: null, hub: { autoPair: false } });
   lan = await startTcpHub(firmware);
   e = await startE2E({ hubs: { tcp: [`${lan.host}:${lan.port}`] } });
-  // The wizard's steps are checked with axe as they come (accessibility.test.ts checks every screen as it
-  // opens); axe is injected as a script, which the app's CSP would refuse.
-  const context = await e.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam', bypassCSP: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  // The wizard's steps are checked with axe as they come (accessibility.test.ts checks every screen as it opens).
+  ({ page } = await e.newPage({ forAxe: true }));
 }, 120_000);
 afterAll(async () => {
   await e?.close();
